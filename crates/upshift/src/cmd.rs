@@ -1,0 +1,101 @@
+//! Running the commands an instance file names.
+//!
+//! Commands are argv vectors, never a shell string: arguments are passed as
+//! they are. Secrets reach commands through the inherited environment, never
+//! through argv. Every command has a deadline; on expiry its whole process
+//! group is killed, so a hung helper cannot hang a maintenance window.
+
+use crate::error::{Context, Error, Result};
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What a finished command left behind.
+#[derive(Debug)]
+pub struct Output {
+    pub status: std::process::ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Output {
+    /// The last lines of stderr, for an error message.
+    pub fn stderr_tail(&self) -> String {
+        let text = String::from_utf8_lossy(&self.stderr);
+        let lines: Vec<&str> = text.lines().rev().take(5).collect();
+        lines.into_iter().rev().collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// Runs `argv` in `cwd`, waits at most `timeout`, captures its output.
+pub fn run(argv: &[String], cwd: &Path, timeout: Duration) -> Result<Output> {
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| Error::input("empty command line"))?;
+    let mut child = Command::new(program)
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .context(|| format!("cannot start `{program}`"))?;
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child
+            .try_wait()
+            .context(|| format!("waiting for `{program}`"))?
+        {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
+            let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
+            let _ = child.wait();
+            return Err(Error::failed(format!(
+                "`{program}` did not finish within {}",
+                humantime::format_duration(timeout)
+            ))
+            .hint("raise the timeout in the instance file if it is just slow"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Ok(Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
+
+/// Runs `argv` and fails unless it exits 0. `what` names it in errors.
+pub fn run_ok(argv: &[String], cwd: &Path, timeout: Duration, what: &str) -> Result<Output> {
+    let out = run(argv, cwd, timeout)?;
+    if out.status.success() {
+        Ok(out)
+    } else {
+        Err(Error::failed(format!(
+            "{what}: `{}` exited with {}{}",
+            argv[0],
+            out.status,
+            match out.stderr_tail() {
+                t if t.is_empty() => String::new(),
+                t => format!("; stderr:\n{t}"),
+            }
+        )))
+    }
+}
+
+fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut buf);
+        }
+        buf
+    })
+}

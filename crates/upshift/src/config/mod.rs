@@ -1,0 +1,253 @@
+//! The instance file (`upshift.toml`): one server installation.
+//!
+//! Each section has its own file and type; this one holds the whole file,
+//! loads it and checks what serde cannot (exactly one secret location,
+//! template placeholders that exist). Unknown fields are rejected everywhere:
+//! a typo must not silently turn a safety feature off. Secrets are never in
+//! the file, only where to find them. See `docs/instance-file.md`.
+
+mod checks;
+mod database;
+mod http;
+mod install;
+mod keys;
+mod maintenance;
+mod path;
+mod release;
+mod service;
+
+pub use checks::CheckConfig;
+pub use database::{BackupsConfig, DatabaseConfig, MigrationConfig};
+pub use http::{HeaderValue, Headers, HttpProbe, HttpRequest};
+pub use install::InstallConfig;
+pub use keys::{HttpGet, KeySource, KeysConfig, LicenceConfig, ValueSource};
+pub use maintenance::{DrainConfig, MaintenanceConfig};
+pub use path::FilePath;
+pub use release::ReleaseConfig;
+pub use service::ServiceConfig;
+
+use crate::error::{Context, Error, Result};
+use crate::template;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The whole instance file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceFile {
+    pub instance: InstanceSection,
+    pub release: ReleaseConfig,
+    pub install: InstallConfig,
+    pub service: ServiceConfig,
+    #[serde(default)]
+    pub maintenance: MaintenanceConfig,
+    pub drain: Option<DrainConfig>,
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub backups: BackupsConfig,
+    pub migration: MigrationConfig,
+    pub keys: Option<KeysConfig>,
+    pub licence: Option<LicenceConfig>,
+    #[serde(default)]
+    pub checks: Vec<CheckConfig>,
+}
+
+/// `[instance]`: what this installation is called and where upshift keeps its state.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceSection {
+    pub name: String,
+    /// Free text, shown in reports (`sample-server`, `octopus`, ...).
+    pub product: Option<String>,
+    /// Journal, catalog, cache and backups; default `.upshift` beside the file.
+    pub state_dir: Option<FilePath>,
+}
+
+/// A loaded instance file and where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub file: InstanceFile,
+    /// The instance file's path.
+    pub path: PathBuf,
+    /// Its folder: relative paths and commands start here.
+    pub dir: PathBuf,
+}
+
+/// Reads, parses and checks an instance file.
+pub fn load(path: &Path) -> Result<Loaded> {
+    let text = std::fs::read_to_string(path)
+        .input_context(|| format!("cannot read instance file {}", path.display()))?;
+    let path =
+        std::path::absolute(path).input_context(|| format!("cannot resolve {}", path.display()))?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let file: InstanceFile = path::with_base(&dir, || toml::from_str(&text)).map_err(|e| {
+        Error::input(format!(
+            "instance file {}: {}",
+            path.display(),
+            e.message().trim()
+        ))
+        .hint(location_hint(&text, e.span()))
+    })?;
+    validate(&file, &path)?;
+    Ok(Loaded { file, path, dir })
+}
+
+fn location_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    match span {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].lines().count().max(1);
+            format!("see line {line}; every field is described in docs/instance-file.md")
+        }
+        None => "every field is described in docs/instance-file.md".into(),
+    }
+}
+
+fn validate(file: &InstanceFile, path: &Path) -> Result<()> {
+    let at = |field: &str| format!("instance file {}: {field}", path.display());
+    for (field, argv) in commands(file) {
+        if argv.is_empty() {
+            return Err(Error::input(format!(
+                "{}: the command is empty",
+                at(&field)
+            )));
+        }
+        for arg in argv {
+            template::check(arg).map_err(|e| Error::input(format!("{}: {e}", at(&field))))?;
+        }
+    }
+    for (field, secret) in secrets(file) {
+        secret.validate(&at(&field))?;
+    }
+    if let Some(keys) = &file.keys {
+        if keys.passphrase.is_none() == keys.recipients.is_empty() {
+            return Err(Error::input(format!(
+                "{}: give either `passphrase` or `recipients` for the key bundle",
+                at("keys")
+            )));
+        }
+        let mut names: Vec<&str> = keys.sources.iter().map(|k| k.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(Error::input(format!(
+                "{}: key `{}` is listed twice",
+                at("keys.sources"),
+                w[0]
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Every command line in the file, with the field it came from.
+fn commands(file: &InstanceFile) -> Vec<(String, &Vec<String>)> {
+    let mut out = Vec::new();
+    match &file.install {
+        InstallConfig::Command { run, .. } => out.push(("install.run".into(), run)),
+        InstallConfig::Archive { .. } => {}
+    }
+    match &file.service {
+        ServiceConfig::Process { start, .. } => out.push(("service.start".into(), start)),
+        ServiceConfig::Command {
+            start,
+            stop,
+            status,
+            ..
+        } => {
+            out.push(("service.start".into(), start));
+            out.push(("service.stop".into(), stop));
+            out.push(("service.status".into(), status));
+        }
+        ServiceConfig::Systemd { .. } => {}
+    }
+    if let MaintenanceConfig::Command { on, off, status } = &file.maintenance {
+        out.push(("maintenance.on".into(), on));
+        out.push(("maintenance.off".into(), off));
+        if let Some(status) = status {
+            out.push(("maintenance.status".into(), status));
+        }
+    }
+    if let MigrationConfig::Command { run, .. } = &file.migration {
+        out.push(("migration.run".into(), run));
+    }
+    for (i, check) in file.checks.iter().enumerate() {
+        if let CheckConfig::Command { run, .. } = check {
+            out.push((format!("checks[{i}].run"), run));
+        }
+    }
+    let key_sources = file.keys.iter().flat_map(|k| k.sources.iter());
+    for (i, source) in key_sources.enumerate() {
+        if let ValueSource::Command(run) = &source.from {
+            out.push((format!("keys.sources[{i}].from.command"), run));
+        }
+    }
+    if let Some(LicenceConfig {
+        from: ValueSource::Command(run),
+        ..
+    }) = &file.licence
+    {
+        out.push(("licence.from.command".into(), run));
+    }
+    out
+}
+
+/// Every secret reference in the file, with the field it came from.
+fn secrets<'a>(file: &'a InstanceFile) -> Vec<(String, &'a crate::secret::SecretRef)> {
+    let mut found = Vec::new();
+    let mut headers = |field: &str, h: &'a Headers| found.push((field.to_string(), h));
+    if let MaintenanceConfig::Http {
+        headers: h,
+        on,
+        off,
+        status,
+    } = &file.maintenance
+    {
+        headers("maintenance", h);
+        headers("maintenance.on", &on.headers);
+        headers("maintenance.off", &off.headers);
+        if let Some(status) = status {
+            headers("maintenance.status", &status.headers);
+        }
+    }
+    if let Some(drain) = &file.drain {
+        headers("drain", &drain.headers);
+    }
+    for check in &file.checks {
+        match check {
+            CheckConfig::Http { headers: h, .. } | CheckConfig::Version { headers: h, .. } => {
+                headers("checks", h)
+            }
+            _ => {}
+        }
+    }
+    if let Some(keys) = &file.keys {
+        for source in &keys.sources {
+            if let ValueSource::Http(get) = &source.from {
+                headers(&format!("keys.sources.{}", source.name), &get.headers);
+            }
+        }
+    }
+    if let Some(LicenceConfig {
+        from: ValueSource::Http(get),
+        ..
+    }) = &file.licence
+    {
+        headers("licence", &get.headers);
+    }
+    let mut out = Vec::new();
+    for (field, h) in found {
+        for (name, value) in h {
+            if let HeaderValue::Secret(s) = value {
+                out.push((format!("{field}.headers.{name}"), s));
+            }
+        }
+    }
+    if let Some(keys) = &file.keys {
+        if let Some(p) = &keys.passphrase {
+            out.push(("keys.passphrase".into(), p));
+        }
+        if let Some(i) = &keys.identity {
+            out.push(("keys.identity".into(), i));
+        }
+    }
+    out
+}

@@ -1,0 +1,32 @@
+//! upshift: upgrade a self-hosted server in place as one resumable,
+//! journaled transaction.
+//!
+//! This crate is the whole tool without its command line: the instance file
+//! ([`config`]), the drivers that touch the server (release source, install,
+//! service, maintenance, database, keys, checks), the state database (journal,
+//! backup catalog, history, lock) and the run engine that carries a plan out
+//! step by step. The `upshift` binary is a thin layer over it.
+//! `docs/ARCHITECTURE.md` is the map.
+
+pub mod archive;
+pub mod checks;
+pub mod cmd;
+pub mod config;
+pub mod db;
+pub mod drain;
+pub mod error;
+pub mod events;
+pub mod fsutil;
+pub mod http;
+pub mod install;
+pub mod keys;
+pub mod maintenance;
+pub mod release;
+pub mod secret;
+pub mod service;
+pub mod state;
+pub mod template;
+pub mod version;
+
+pub use error::{Error, ErrorKind, Result};
+pub use version::Version;
