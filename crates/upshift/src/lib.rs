@@ -9,6 +9,7 @@
 //! `docs/ARCHITECTURE.md` is the map.
 
 pub mod archive;
+pub mod backup;
 pub mod checks;
 pub mod cmd;
 pub mod config;
@@ -19,12 +20,17 @@ pub mod events;
 pub mod fsutil;
 pub mod http;
 pub mod install;
+pub mod instance;
 pub mod keys;
+pub mod licence;
 pub mod maintenance;
+pub mod plan;
 pub mod release;
+pub mod run;
 pub mod secret;
 pub mod service;
 pub mod state;
+pub mod step;
 pub mod template;
 pub mod version;
 

@@ -10,8 +10,8 @@ use std::time::Duration;
 pub enum MaintenanceConfig {
     /// An HTTP request each way; `status` reads a boolean.
     Http {
-        on: HttpRequest,
-        off: HttpRequest,
+        on: Box<HttpRequest>,
+        off: Box<HttpRequest>,
         status: Option<HttpProbe>,
         /// Headers added to all three requests (API keys go here).
         #[serde(default)]

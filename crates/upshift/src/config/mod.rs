@@ -92,6 +92,17 @@ pub fn load(path: &Path) -> Result<Loaded> {
     Ok(Loaded { file, path, dir })
 }
 
+impl Loaded {
+    /// Resolves every secret the file names, so a missing variable or file
+    /// is found before a run, not inside its maintenance window.
+    pub fn resolve_secrets(&self) -> Result<()> {
+        for (field, secret) in secrets(&self.file) {
+            secret.resolve(&format!("instance file {}: {field}", self.path.display()))?;
+        }
+        Ok(())
+    }
+}
+
 fn location_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
     match span {
         Some(span) => {

@@ -1,0 +1,103 @@
+//! What the database holds, read whole so a test can compare before and after
+//! an upgrade (or a restore) with one `assert_eq!`.
+//!
+//! Secrets are decrypted with the master key: a snapshot proves both that the
+//! rows survived and that they are still readable with the instance's key.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use rusqlite::Connection;
+
+use crate::crypto::MasterKey;
+use crate::db;
+
+/// One row of `projects` (the columns every schema has).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    /// Primary key.
+    pub id: i64,
+    /// Project name.
+    pub name: String,
+    /// Opaque payload.
+    pub payload: Option<Vec<u8>>,
+    /// Creation time as stored.
+    pub created_at: String,
+}
+
+/// Every project and every decrypted secret, plus the schema version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// `max(version)` of `schema_migrations`.
+    pub schema_version: u32,
+    /// All projects ordered by id.
+    pub projects: Vec<Project>,
+    /// Secret name -> plaintext.
+    pub secrets: BTreeMap<String, Vec<u8>>,
+}
+
+impl Snapshot {
+    /// Reads the database at `db_path` read-only, decrypting secrets with `key`.
+    pub fn read(db_path: &Path, key: &MasterKey) -> Result<Snapshot> {
+        anyhow::ensure!(db_path.exists(), "no database at {}", db_path.display());
+        let conn = db::open_read_only(db_path)?;
+        let schema_version = schema_version(&conn)?;
+        if schema_version == 0 {
+            return Ok(Snapshot {
+                schema_version,
+                projects: Vec::new(),
+                secrets: BTreeMap::new(),
+            });
+        }
+        let mut stmt =
+            conn.prepare("SELECT id, name, payload, created_at FROM projects ORDER BY id")?;
+        let projects = stmt
+            .query_map([], |r| {
+                Ok(Project {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    payload: r.get(2)?,
+                    created_at: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let secrets = decrypt_secrets(&conn, key)?;
+        Ok(Snapshot {
+            schema_version,
+            projects,
+            secrets,
+        })
+    }
+}
+
+/// Decrypts every row of `secrets`; fails on the first that does not decrypt.
+pub fn decrypt_secrets(conn: &Connection, key: &MasterKey) -> Result<BTreeMap<String, Vec<u8>>> {
+    let mut stmt = conn.prepare("SELECT name, nonce, ciphertext FROM secrets ORDER BY id")?;
+    let mut rows = stmt.query([])?;
+    let mut out = BTreeMap::new();
+    while let Some(row) = rows.next()? {
+        let name: String = row.get(0)?;
+        let nonce: Vec<u8> = row.get(1)?;
+        let ciphertext: Vec<u8> = row.get(2)?;
+        let plain = key
+            .decrypt(&nonce, &ciphertext)
+            .with_context(|| format!("secret {name:?}"))?;
+        out.insert(name, plain);
+    }
+    Ok(out)
+}
+
+/// The schema version: `max(version)` of `schema_migrations`, 0 if the table
+/// is missing or empty.
+pub fn schema_version(conn: &Connection) -> Result<u32> {
+    if !db::table_exists(conn, "schema_migrations")? {
+        return Ok(0);
+    }
+    let v: i64 = conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    u32::try_from(v).context("schema version out of range")
+}

@@ -1,0 +1,248 @@
+//! A whole sample installation that upshift can upgrade: a signed feed of
+//! the standard releases, the first release installed the way upshift
+//! expects (`server/versions/<v>` and a `server/current` link), a seeded
+//! database, keys, and an `upshift.toml` that drives all of it.
+//!
+//! Used by `upshift demo` and by the integration tests, so both exercise the
+//! same instance file. The fixture does not start the server: starting is
+//! upshift's job (its process service driver).
+//!
+//! ```text
+//! <dir>/upshift.toml
+//! <dir>/feed/                    index.json and signed archives
+//! <dir>/server/versions/<v>/     installed releases; server/current -> versions/<v>
+//! <dir>/server/server.toml       the server's own config (+ data/, keys/)
+//! <dir>/secrets/bundle.pass      passphrase of the key bundle (0600)
+//! <dir>/run/, <dir>/logs/        pidfile and server log
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{ensure, Context, Result};
+
+use crate::config::Licence;
+use crate::crypto::MasterKey;
+use crate::feed::Feed;
+use crate::manifest::Break;
+use crate::package::unpack_release;
+
+/// How to lay the installation out.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The release installed at first.
+    pub version: String,
+    /// Make this release fail on purpose.
+    pub brk: Option<(String, Break)>,
+    /// Rows to seed.
+    pub projects: usize,
+    /// Encrypted secrets to seed.
+    pub secrets: usize,
+    /// The licence covers releases published up to this date.
+    pub upgrades_until: String,
+    /// `migration.kind`: `command` (default) or `on-start`.
+    pub migrate_on_start: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            version: "2026.1.0".into(),
+            brk: None,
+            projects: 200,
+            secrets: 20,
+            upgrades_until: "2026-12-31".into(),
+            migrate_on_start: false,
+        }
+    }
+}
+
+/// A laid-out installation.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    pub dir: PathBuf,
+    /// `<dir>/upshift.toml`.
+    pub instance_file: PathBuf,
+    /// The server's config file.
+    pub server_config: PathBuf,
+    /// The server's database.
+    pub database: PathBuf,
+    /// The install root (`versions/`, `current`).
+    pub root: PathBuf,
+    pub master_key: MasterKey,
+    pub api_key: String,
+    /// The key bundle's passphrase.
+    pub passphrase: String,
+    /// `http://127.0.0.1:<port>`.
+    pub base_url: String,
+    pub feed: Feed,
+}
+
+/// Lays out an installation in `dir` (which should be empty).
+pub fn create(dir: &Path, server_bin: &Path, options: &Options) -> Result<Fixture> {
+    let dir = std::path::absolute(dir)?;
+    let brk = options.brk.as_ref().map(|(v, b)| (v.as_str(), *b));
+    let feed = crate::releases::build_feed(&dir.join("feed"), server_bin, brk)?;
+    let root = dir.join("server");
+    let port = free_port()?;
+    let licence = Licence {
+        licensee: "Demo Ltd".into(),
+        upgrades_until: options.upgrades_until.clone(),
+    };
+    let server = crate::instance::create(&root, &format!("127.0.0.1:{port}"), &licence)?;
+    if options.migrate_on_start {
+        let mut relative: crate::config::Config =
+            toml::from_str(&std::fs::read_to_string(&server.config_path)?)?;
+        relative.migrate_on_start = true;
+        std::fs::write(&server.config_path, toml::to_string(&relative)?)?;
+    }
+    let archive = dir
+        .join("feed")
+        .join(crate::package::archive_name(&options.version));
+    let version_dir = root.join("versions").join(&options.version);
+    let binary = unpack_release(&archive, &version_dir)?;
+    std::os::unix::fs::symlink(
+        Path::new("versions").join(&options.version),
+        root.join("current"),
+    )
+    .context("linking server/current")?;
+    seed(&binary, &server.config_path, options)?;
+    for sub in ["secrets", "run", "logs"] {
+        std::fs::create_dir_all(dir.join(sub))?;
+    }
+    let passphrase = format!("demo-{}", &MasterKey::generate().to_base64()[..24]);
+    write_private(&dir.join("secrets/bundle.pass"), &passphrase)?;
+    let base_url = format!("http://127.0.0.1:{port}");
+    let instance_file = dir.join("upshift.toml");
+    std::fs::write(
+        &instance_file,
+        instance_toml(&base_url, feed.public_key(), options),
+    )?;
+    Ok(Fixture {
+        database: server.config.database.clone(),
+        server_config: server.config_path.clone(),
+        master_key: server.master_key.clone(),
+        api_key: server.api_key.clone(),
+        dir,
+        instance_file,
+        root,
+        passphrase,
+        base_url,
+        feed,
+    })
+}
+
+fn seed(binary: &Path, config: &Path, options: &Options) -> Result<()> {
+    let status = Command::new(binary)
+        .args(["seed", "--config"])
+        .arg(config)
+        .args(["--projects", &options.projects.to_string()])
+        .args(["--secrets", &options.secrets.to_string()])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .context("running sample-server seed")?;
+    ensure!(status.success(), "sample-server seed failed with {status}");
+    Ok(())
+}
+
+fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(())
+}
+
+/// The instance file, with every path relative to it.
+fn instance_toml(base: &str, public_key: &str, options: &Options) -> String {
+    let migration = if options.migrate_on_start {
+        "kind = \"on-start\"".to_string()
+    } else {
+        "kind = \"command\"\nrun = [\"{dir}/bin/sample-server\", \"migrate\", \"--config\", \"server/server.toml\"]\ntimeout = \"5m\"".to_string()
+    };
+    format!(
+        r#"# upshift instance file for a sample server (written by the fixture).
+# Every field is described in docs/instance-file.md.
+
+[instance]
+name = "sample"
+product = "sample-server"
+
+[release]
+source = "feed"
+public_key = "{public_key}"
+
+[install]
+kind = "archive"
+root = "server"
+
+[service]
+kind = "process"
+start = ["{{current}}/bin/sample-server", "serve", "--config", "server/server.toml"]
+pidfile = "run/server.pid"
+log = "logs/server.log"
+stop_timeout = "10s"
+start_timeout = "20s"
+ready = {{ url = "{base}/api" }}
+
+[maintenance]
+kind = "http"
+on = {{ method = "PUT", url = "{base}/api/maintenance", body = {{ IsInMaintenanceMode = true }} }}
+off = {{ method = "PUT", url = "{base}/api/maintenance", body = {{ IsInMaintenanceMode = false }} }}
+status = {{ url = "{base}/api/maintenance", pointer = "/IsInMaintenanceMode" }}
+headers = {{ "X-Api-Key" = {{ file = "server/keys/api.key" }} }}
+
+[drain]
+url = "{base}/api/tasks/summary"
+pointer = "/Running"
+timeout = "60s"
+interval = "100ms"
+
+[database]
+kind = "sqlite"
+path = "server/data/sample.sqlite"
+
+[migration]
+{migration}
+
+[keys]
+passphrase = {{ file = "secrets/bundle.pass" }}
+
+[[keys.sources]]
+name = "master-key"
+from = {{ file = "server/keys/master.key" }}
+
+[[keys.sources]]
+name = "licence"
+from = {{ http = {{ url = "{base}/api/licence" }} }}
+
+[licence]
+from = {{ http = {{ url = "{base}/api/licence" }} }}
+pointer = "/UpgradesUntil"
+
+[[checks]]
+kind = "http"
+name = "health"
+url = "{base}/api/health"
+within = "10s"
+
+[[checks]]
+kind = "version"
+name = "version"
+url = "{base}/api"
+pointer = "/Version"
+within = "10s"
+
+[[checks]]
+kind = "sql"
+name = "projects intact"
+query = "SELECT count(*) FROM projects"
+equals = {projects}
+"#,
+        projects = options.projects
+    )
+}

@@ -1,0 +1,119 @@
+//! A sample installation in a temporary folder, started through upshift's
+//! own service driver, and always stopped when the test ends.
+
+use sample_server::crypto::MasterKey;
+use sample_server::data::Snapshot;
+use sample_server::fixture::{self, Fixture, Options};
+use std::path::{Path, PathBuf};
+use upshift::instance::Instance;
+
+/// A sample installation for one test.
+#[derive(Debug)]
+pub struct Sample {
+    pub fx: Fixture,
+    _stop: StopGuard,
+    _dir: tempfile::TempDir,
+}
+
+impl Sample {
+    /// Lays out an installation with `options` (not started).
+    pub fn new(options: &Options) -> Sample {
+        let dir = tempfile::Builder::new()
+            .prefix("upshift-it-")
+            .tempdir()
+            .expect("temp dir");
+        let bin = sample_server::package::locate_server_binary().expect("sample-server binary");
+        let fx = fixture::create(dir.path(), &bin, options).expect("sample fixture");
+        Sample {
+            _stop: StopGuard(fx.dir.join("run/server.pid")),
+            fx,
+            _dir: dir,
+        }
+    }
+
+    /// The default installation, started.
+    pub fn started() -> Sample {
+        let sample = Sample::new(&Options::default());
+        sample.start();
+        sample
+    }
+
+    /// The instance as upshift sees it.
+    pub fn instance(&self) -> Instance {
+        Instance::open(&self.fx.instance_file, None).expect("instance file loads")
+    }
+
+    /// Starts the server with upshift's service driver.
+    pub fn start(&self) {
+        let inst = self.instance();
+        let current = inst.current_version().expect("current version");
+        inst.service
+            .start(&inst.vars(None, &current))
+            .expect("sample server starts");
+    }
+
+    /// `upshift -c <instance file> ...`, with stdin closed.
+    pub fn upshift(&self) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::cargo_bin("upshift").expect("upshift binary");
+        cmd.arg("-c").arg(&self.fx.instance_file).write_stdin("");
+        cmd
+    }
+
+    /// The folder of the installation.
+    pub fn dir(&self) -> &Path {
+        &self.fx.dir
+    }
+
+    /// The state folder upshift uses for it.
+    pub fn state_dir(&self) -> PathBuf {
+        self.fx.dir.join(".upshift")
+    }
+
+    /// Every project and every decrypted secret.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot::read(&self.fx.database, &self.fx.master_key).expect("read sample data")
+    }
+
+    /// The master key the data is encrypted with.
+    pub fn master_key(&self) -> &MasterKey {
+        &self.fx.master_key
+    }
+
+    /// GET a path of the running server as JSON.
+    pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let client = upshift::http::Client::new(std::time::Duration::from_secs(10));
+        let answer = client
+            .get(&format!("{}{path}", self.fx.base_url), &[])
+            .expect("server answers");
+        (
+            answer.status,
+            serde_json::from_slice(&answer.body).unwrap_or_default(),
+        )
+    }
+}
+
+/// Kills the server named by a pidfile when dropped, so no test leaves a
+/// server running, whatever it asserted or did to the instance file. The
+/// pidfile holds "<pid> <starttime>"; the start time is compared with
+/// /proc so a reused pid is never killed.
+#[derive(Debug)]
+pub struct StopGuard(pub PathBuf);
+
+impl Drop for StopGuard {
+    fn drop(&mut self) {
+        let Ok(text) = std::fs::read_to_string(&self.0) else {
+            return;
+        };
+        let mut fields = text.split_whitespace();
+        let (Some(pid), Some(start)) = (fields.next(), fields.next()) else {
+            return;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+        if after_name.split_whitespace().nth(19) == Some(start) {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", pid])
+                .status();
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! `upshift history`: past upgrades, newest first.
+
+use crate::output::{self, ms};
+use serde_json::json;
+use upshift::instance::Instance;
+use upshift::Result;
+
+pub fn run(inst: &Instance, json: bool) -> Result<i32> {
+    let state = inst.state()?;
+    let installs = state.history()?;
+    let runs = state.runs(50)?;
+    if json {
+        output::json_line(&json!({ "type": "history", "installs": installs, "runs": runs }));
+        return Ok(0);
+    }
+    if runs.is_empty() {
+        println!("no runs yet");
+    }
+    for run in &runs {
+        println!(
+            "{}  {} -> {}  {:<14} window {}  started {}",
+            run.id,
+            run.from,
+            run.to,
+            run.status.as_str(),
+            run.window_ms.map(ms).unwrap_or_else(|| "-".into()),
+            run.started_at
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,23 @@
+//! `upshift maintenance on|off|status`.
+
+use crate::cli::MaintenanceAction;
+use upshift::instance::Instance;
+use upshift::Result;
+
+pub fn run(inst: &Instance, action: MaintenanceAction) -> Result<i32> {
+    let maintenance = &inst.maintenance;
+    match action {
+        MaintenanceAction::On | MaintenanceAction::Off => {
+            let _lock = inst.lock("maintenance")?;
+            let on = matches!(action, MaintenanceAction::On);
+            maintenance.set(on)?;
+            println!("maintenance {}", if on { "on" } else { "off" });
+        }
+        MaintenanceAction::Status => match maintenance.status()? {
+            Some(true) => println!("maintenance on"),
+            Some(false) => println!("maintenance off"),
+            None => println!("maintenance unknown ({})", maintenance.describe()),
+        },
+    }
+    Ok(0)
+}

@@ -1,0 +1,31 @@
+//! The `upshift` command line: argument parsing, one file per command,
+//! rendering, and the mapping from outcomes and errors to exit codes
+//! (0 done, 1 failed and the instance is healthy on the old version,
+//! 2 bad usage or input and nothing changed, 3 an operator is needed).
+//! All the work is done by the `upshift` library.
+
+mod cli;
+mod commands;
+mod output;
+
+use clap::Parser;
+use std::ffi::OsString;
+
+/// Runs the command line and returns the exit code.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => 2,
+            };
+        }
+    };
+    let json = cli.command.json();
+    match commands::dispatch(&cli) {
+        Ok(code) => code,
+        Err(error) => output::error::report(&error, json),
+    }
+}

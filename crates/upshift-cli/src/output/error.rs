@@ -1,0 +1,31 @@
+//! Errors as the operator sees them: what went wrong, then what to do.
+
+use upshift::{Error, ErrorKind};
+
+/// Prints `error` and returns its exit code.
+pub fn report(error: &Error, json: bool) -> i32 {
+    let code = exit_code(error);
+    if json {
+        super::json_line(&serde_json::json!({
+            "type": "summary",
+            "outcome": "failed",
+            "exit_code": code,
+            "error": error.chain(),
+            "hint": error.hint_text(),
+        }));
+    }
+    eprintln!("error: {}", error.chain());
+    if let Some(hint) = error.hint_text() {
+        eprintln!("  hint: {hint}");
+    }
+    code
+}
+
+/// 2 for bad input or a busy instance (nothing changed), 3 otherwise: an
+/// error outside a run's own accounting means someone should look.
+pub fn exit_code(error: &Error) -> i32 {
+    match error.kind() {
+        ErrorKind::Input | ErrorKind::Busy => 2,
+        ErrorKind::Failed => 3,
+    }
+}

@@ -1,0 +1,98 @@
+//! Plans and run reports, as text and as JSON.
+
+use super::ms;
+use upshift::plan::Plan;
+use upshift::run::Report;
+
+/// Prints a plan as a table.
+pub fn plan(plan: &Plan) {
+    if plan.is_noop() {
+        println!("{}: already on {}; nothing to do", plan.instance, plan.from);
+        return;
+    }
+    println!(
+        "{}: {} -> {} ({} upgrade)",
+        plan.instance, plan.from, plan.to, plan.change
+    );
+    println!("  #  step             window  undo  estimate   what");
+    for (i, s) in plan.steps.iter().enumerate() {
+        println!(
+            "{:>3}  {:<16} {:<6}  {:<4}  {:>9}  {}",
+            i + 1,
+            s.step.name(),
+            if s.in_window { "yes" } else { "" },
+            if s.reversible { "yes" } else { "no" },
+            s.estimate_ms.map(ms).unwrap_or_else(|| "-".into()),
+            s.description
+        );
+    }
+    match plan.window_estimate_ms {
+        Some(w) => println!(
+            "estimated maintenance window: {} (from earlier runs)",
+            ms(w)
+        ),
+        None => println!("estimated maintenance window: unknown (no earlier run of every step)"),
+    }
+}
+
+/// The plan as one JSON object.
+pub fn plan_json(plan: &Plan) -> serde_json::Value {
+    let mut value = serde_json::to_value(plan).unwrap_or_default();
+    value["type"] = "plan".into();
+    value
+}
+
+/// Prints a run's report.
+pub fn run(report: &Report) {
+    let verb = match report.outcome.summary_name() {
+        "upgraded" => "upgraded",
+        "rolled_back" => "rolled back",
+        "nothing_to_do" => "nothing to do for",
+        _ => "FAILED to upgrade",
+    };
+    println!();
+    println!(
+        "{verb} {} {} -> {}",
+        report.instance, report.from, report.to
+    );
+    if let Some(window) = report.window_ms {
+        println!("maintenance window: {}", ms(window));
+        for (step, step_ms, share) in report.shares() {
+            println!("  {:<16} {:>9}  {:>5.1}%", step.name(), ms(step_ms), share);
+        }
+    }
+    errors(report);
+}
+
+/// Prints a failed run's error and hint on stderr (also in `--json` mode,
+/// where stdout carries only JSON).
+pub fn errors(report: &Report) {
+    if let Some(error) = &report.error {
+        eprintln!("error: {error}");
+        if let Some(hint) = &report.hint {
+            eprintln!("  hint: {hint}");
+        }
+        if report.outcome.exit_code() == 3 {
+            eprintln!("the run stopped inside the maintenance window: see `upshift status`");
+        }
+    }
+}
+
+/// The run's JSON summary line.
+pub fn run_json(report: &Report) -> serde_json::Value {
+    serde_json::json!({
+        "type": "summary",
+        "outcome": report.outcome.summary_name(),
+        "state": report.outcome,
+        "exit_code": report.outcome.exit_code(),
+        "instance": report.instance,
+        "from": report.from,
+        "to": report.to,
+        "run_id": report.run_id,
+        "window_ms": report.window_ms,
+        "failed_step": report.failed_step,
+        "steps": report.steps,
+        "error": report.error,
+        "hint": report.hint,
+    })
+}

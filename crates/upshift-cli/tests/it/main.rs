@@ -1,0 +1,8 @@
+//! upshift's integration tests: the real `upshift` binary against real
+//! sample installations (real processes, SQLite, HTTP, signed archives).
+
+mod bad_input;
+mod demo;
+mod secrets;
+mod support;
+mod upgrade;

@@ -1,0 +1,177 @@
+//! Backups as operations: the key bundle and the database, each written,
+//! verified and entered in the catalog. Used by the run's steps and by the
+//! `backup` and `backups` commands alike.
+
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::instance::Instance;
+use crate::keys::KeyBundle;
+use crate::state::{BackupKind, BackupRecord, NewBackup, State};
+use crate::version::Version;
+
+/// What a key backup did.
+#[derive(Debug)]
+pub enum KeysOutcome {
+    /// A new bundle was written and verified.
+    Written(BackupRecord),
+    /// The keys have not changed since this verified bundle.
+    Unchanged(BackupRecord),
+}
+
+/// Headroom asked for beyond the database size: 10% and 16 MiB.
+fn needed_for(size: u64) -> u64 {
+    size + size / 10 + 16 * 1024 * 1024
+}
+
+/// Refuses when the backup folder's file system cannot hold a database backup.
+pub fn check_space(inst: &Instance) -> Result<()> {
+    let dir = inst.backups_dir();
+    let size = inst.db.size()?;
+    let free = fsutil::free_space(&dir)?;
+    let needed = needed_for(size);
+    if free < needed {
+        return Err(Error::input(format!(
+            "not enough disk space for the database backup: {} needed in {}, {} free",
+            mib(needed),
+            dir.display(),
+            mib(free)
+        ))
+        .hint("free some space, or set backups.dir to a larger file system"));
+    }
+    Ok(())
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// Backs up the keys unless an identical verified bundle exists (`force`
+/// writes one anyway).
+pub fn keys(
+    inst: &Instance,
+    state: &State,
+    run_id: Option<&str>,
+    version: &Version,
+    force: bool,
+) -> Result<KeysOutcome> {
+    let cfg = inst.loaded.file.keys.as_ref().ok_or_else(|| {
+        Error::input("the instance file has no [keys] section")
+            .hint("add one: see docs/instance-file.md")
+    })?;
+    let bundle = KeyBundle::collect(cfg, &inst.client, &inst.loaded.dir)?;
+    let fingerprint = bundle.fingerprint(&state.salt()?);
+    if !force {
+        let previous = state
+            .backups(Some(BackupKind::Keys))?
+            .into_iter()
+            .find(|b| {
+                b.fingerprint.as_deref() == Some(fingerprint.as_str())
+                    && b.verified_ok != Some(false)
+                    && fsutil::sha256_file(&b.path).ok().as_deref() == Some(b.sha256.as_str())
+            });
+        if let Some(previous) = previous {
+            return Ok(KeysOutcome::Unchanged(previous));
+        }
+    }
+    let path = inst.backups_dir().join(format!("keys-{}.age", stamp()));
+    let (size, sha256) = bundle.write(cfg, &path)?;
+    let detail = if cfg.passphrase.is_some() || cfg.identity.is_some() {
+        "read back and decrypted to the same keys"
+    } else {
+        "read back byte for byte (no identity given to decrypt)"
+    };
+    let id = state.add_backup(&NewBackup {
+        kind: BackupKind::Keys,
+        path: &path,
+        size,
+        sha256: &sha256,
+        version: &version.to_string(),
+        run_id,
+        fingerprint: Some(&fingerprint),
+        verified: true,
+        verify_detail: detail,
+    })?;
+    Ok(KeysOutcome::Written(catalogued(state, id)?))
+}
+
+/// Backs up the database, verified, into the catalog.
+pub fn database(
+    inst: &Instance,
+    state: &State,
+    run_id: Option<&str>,
+    version: &Version,
+    progress: &dyn Fn(u64, u64),
+) -> Result<BackupRecord> {
+    let name = format!("db-{version}-{}.bak", stamp());
+    let file = inst.db.backup(&inst.backups_dir(), &name, progress)?;
+    let id = state.add_backup(&NewBackup {
+        kind: BackupKind::Db,
+        path: &file.path,
+        size: file.size,
+        sha256: &file.sha256,
+        version: &version.to_string(),
+        run_id,
+        fingerprint: None,
+        verified: true,
+        verify_detail: "integrity check ok; SHA-256 recorded",
+    })?;
+    catalogued(state, id)
+}
+
+/// Verifies a catalogued backup again and records the result.
+pub fn verify(inst: &Instance, state: &State, record: &BackupRecord) -> Result<()> {
+    let result = verify_file(inst, record);
+    let detail = match &result {
+        Ok(detail) => detail.clone(),
+        Err(e) => e.chain(),
+    };
+    state.record_verification(record.id, result.is_ok(), &detail)?;
+    result.map(|_| ())
+}
+
+fn verify_file(inst: &Instance, record: &BackupRecord) -> Result<String> {
+    let sha = fsutil::sha256_file(&record.path)?;
+    if sha != record.sha256 {
+        return Err(Error::failed(format!(
+            "backup #{} ({}): SHA-256 is {sha}, the catalog says {}",
+            record.id,
+            record.path.display(),
+            record.sha256
+        ))
+        .hint("the file was changed or corrupted; do not restore from it"));
+    }
+    match record.kind {
+        BackupKind::Db => {
+            inst.db.verify(&record.path)?;
+            Ok("SHA-256 matches; integrity check ok".into())
+        }
+        BackupKind::Keys => {
+            let cfg = inst.loaded.file.keys.as_ref();
+            match cfg.filter(|c| c.passphrase.is_some() || c.identity.is_some()) {
+                Some(cfg) => {
+                    let bundle = KeyBundle::open(cfg, &record.path)?;
+                    Ok(format!(
+                        "SHA-256 matches; decrypts to {} keys",
+                        bundle.names().len()
+                    ))
+                }
+                None => Ok("SHA-256 matches (no passphrase or identity to decrypt)".into()),
+            }
+        }
+    }
+}
+
+fn catalogued(state: &State, id: i64) -> Result<BackupRecord> {
+    state
+        .backup(id)?
+        .ok_or_else(|| Error::failed(format!("backup #{id} vanished from the catalog")))
+}
+
+/// A sortable, unique-enough file name stamp: UTC time to the millisecond.
+fn stamp() -> String {
+    let now = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+    now.replace([':', '-'], "")
+        .replace('.', "-")
+        .trim_end_matches('Z')
+        .to_string()
+}

@@ -1,0 +1,104 @@
+//! What a step sees while it runs, and what it hands back.
+
+use crate::events::{Event, Reporter};
+use crate::instance::Instance;
+use crate::plan::Plan;
+use crate::state::State;
+use crate::step::StepKind;
+use crate::template::Vars;
+use crate::version::Version;
+use std::collections::BTreeMap;
+
+/// The run's context, passed to every step.
+pub struct Ctx<'a> {
+    pub inst: &'a Instance,
+    pub state: &'a State,
+    pub run_id: &'a str,
+    pub plan: &'a Plan,
+    pub from: Version,
+    pub to: Version,
+    pub vars: Vars,
+    pub reporter: &'a dyn Reporter,
+    /// Outputs of the steps finished so far (from the journal on resume).
+    pub outputs: BTreeMap<StepKind, serde_json::Value>,
+}
+
+/// A step that ended well.
+#[derive(Debug, Default)]
+pub struct Done {
+    /// It found its work already done.
+    pub skipped: bool,
+    /// A line for the operator.
+    pub detail: String,
+    /// What later steps (and a resume or rollback) need to know.
+    pub output: serde_json::Value,
+}
+
+impl Done {
+    /// Finished, with a line for the operator.
+    pub fn detail(detail: impl Into<String>) -> Done {
+        Done {
+            detail: detail.into(),
+            ..Done::default()
+        }
+    }
+
+    /// Nothing needed doing.
+    pub fn skipped(detail: impl Into<String>) -> Done {
+        Done {
+            skipped: true,
+            detail: detail.into(),
+            ..Done::default()
+        }
+    }
+
+    /// Adds the output kept in the journal.
+    pub fn with_output(mut self, output: serde_json::Value) -> Done {
+        self.output = output;
+        self
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// A context for a new run of `plan`.
+    pub fn new(
+        inst: &'a Instance,
+        state: &'a State,
+        run_id: &'a str,
+        plan: &'a Plan,
+        reporter: &'a dyn Reporter,
+    ) -> Self {
+        let from = plan.from_version();
+        let to = plan.to_version();
+        Ctx {
+            vars: inst.vars(Some(&from), &to),
+            inst,
+            state,
+            run_id,
+            plan,
+            from,
+            to,
+            reporter,
+            outputs: BTreeMap::new(),
+        }
+    }
+
+    /// Reports bytes moved by `step`.
+    pub fn progress(&self, step: StepKind, done: u64, total: Option<u64>) {
+        self.reporter.report(&Event::Progress {
+            step: step.name().into(),
+            done,
+            total,
+        });
+    }
+}
+
+impl std::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("run_id", &self.run_id)
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .finish()
+    }
+}

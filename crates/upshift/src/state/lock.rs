@@ -1,0 +1,152 @@
+//! The instance lock: one upshift run at a time per instance.
+//!
+//! An exclusive, non-blocking `flock` on `<state dir>/lock`. The holder then
+//! writes `pid <pid> <what> since <time>` into the file, so a second upshift
+//! can say who is busy with the instance. Dropping the [`Lock`] empties the
+//! file and releases it.
+//!
+//! There are no stale locks: the kernel releases a `flock` when the last file
+//! descriptor on it closes, which includes its process dying by `kill -9` or
+//! the machine restarting. A lock left by a killed upshift is therefore free
+//! again at once; the journal, not the lock, tells `resume` what that run
+//! left unfinished. The lock is per open file description, so a second
+//! acquire conflicts even within the same process.
+
+use super::{create_private_dir, now};
+use crate::error::{Context, Error, Result};
+use fs2::FileExt;
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// The lock file's name inside the state folder.
+pub const LOCK_FILE: &str = "lock";
+
+/// A held instance lock; dropping it releases the instance.
+#[derive(Debug)]
+pub struct Lock {
+    file: File,
+    path: PathBuf,
+}
+
+impl Lock {
+    /// Takes the lock of the instance whose state folder is `dir`, saying
+    /// `what` this process is doing; [`crate::ErrorKind::Busy`] if another
+    /// holds it.
+    pub fn acquire(dir: &Path, what: &str) -> Result<Lock> {
+        create_private_dir(dir)?;
+        let path = dir.join(LOCK_FILE);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .context(|| format!("cannot open the lock file {}", path.display()))?;
+        if let Err(e) = file.try_lock_exclusive() {
+            if e.kind() != ErrorKind::WouldBlock {
+                return Err(Error::failed(format!("cannot lock {}", path.display())).caused_by(e));
+            }
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let holder = match holder.trim() {
+                "" => "another process",
+                line => line,
+            };
+            return Err(Error::busy(format!(
+                "instance is busy: {holder} holds {}",
+                path.display()
+            ))
+            .hint("wait for that run to finish; `upshift status` shows what it is doing"));
+        }
+        let line = format!("pid {} {what} since {}\n", std::process::id(), now());
+        file.set_len(0)
+            .and_then(|_| file.write_all(line.as_bytes()))
+            .context(|| format!("cannot write the lock file {}", path.display()))?;
+        Ok(Lock { file, path })
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // Emptied while still held, so no holder line outlives its holder;
+        // closing the file would release the lock anyway.
+        let _ = self.file.set_len(0);
+        let _ = FileExt::unlock(&self.file);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind as Kind;
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    use std::time::{Duration, Instant};
+
+    /// Polls `f` until it returns true, failing after 10 seconds.
+    fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !f() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn second_acquire_is_busy_and_names_the_holder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("state");
+        let first = Lock::acquire(&dir, "upgrade 1.0.0 -> 1.1.0").unwrap();
+        let mode = std::fs::metadata(first.path())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+        let line = std::fs::read_to_string(first.path()).unwrap();
+        let prefix = format!("pid {} upgrade 1.0.0 -> 1.1.0 since ", std::process::id());
+        assert!(line.starts_with(&prefix), "{line}");
+
+        let err = Lock::acquire(&dir, "status").unwrap_err();
+        assert_eq!(err.kind(), Kind::Busy);
+        assert!(err.to_string().contains(line.trim()), "{err}");
+        assert!(err
+            .to_string()
+            .contains(&first.path().display().to_string()));
+        assert!(err.hint_text().unwrap().contains("upshift status"));
+
+        drop(first);
+        assert_eq!(std::fs::read_to_string(dir.join(LOCK_FILE)).unwrap(), "");
+        Lock::acquire(&dir, "again").unwrap();
+    }
+
+    #[test]
+    fn lock_of_a_killed_process_is_free_at_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let mut holder = std::process::Command::new("flock")
+            .arg(dir.join(LOCK_FILE))
+            .args(["sleep", "30"])
+            .process_group(0)
+            .spawn()
+            .expect("flock(1) from util-linux");
+        wait_for(
+            "the child to hold the lock",
+            || matches!(Lock::acquire(dir, "probe"), Err(e) if e.kind() == Kind::Busy),
+        );
+
+        let group = nix::unistd::Pid::from_raw(holder.id() as i32);
+        nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL).unwrap();
+        holder.wait().unwrap();
+        wait_for("the lock to be free", || {
+            Lock::acquire(dir, "after").is_ok()
+        });
+    }
+}

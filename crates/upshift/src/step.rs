@@ -1,0 +1,113 @@
+//! The steps of an upgrade, and what each one promises.
+//!
+//! A step is a name with three properties the plan shows and the engine
+//! relies on: whether it runs inside the maintenance window, whether it can
+//! be undone, and a one-line description. What a step does lives in
+//! `run/steps/`, one file per step.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One step of an upgrade, in the order the standard run takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepKind {
+    Preflight,
+    BackupKeys,
+    Stage,
+    MaintenanceOn,
+    Drain,
+    Stop,
+    BackupDb,
+    Switch,
+    Migrate,
+    Start,
+    Checks,
+    MaintenanceOff,
+    Record,
+}
+
+impl StepKind {
+    /// Every step, in run order.
+    pub const ALL: [StepKind; 13] = [
+        StepKind::Preflight,
+        StepKind::BackupKeys,
+        StepKind::Stage,
+        StepKind::MaintenanceOn,
+        StepKind::Drain,
+        StepKind::Stop,
+        StepKind::BackupDb,
+        StepKind::Switch,
+        StepKind::Migrate,
+        StepKind::Start,
+        StepKind::Checks,
+        StepKind::MaintenanceOff,
+        StepKind::Record,
+    ];
+
+    /// The kebab-case name used in output, the journal and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            StepKind::Preflight => "preflight",
+            StepKind::BackupKeys => "backup-keys",
+            StepKind::Stage => "stage",
+            StepKind::MaintenanceOn => "maintenance-on",
+            StepKind::Drain => "drain",
+            StepKind::Stop => "stop",
+            StepKind::BackupDb => "backup-db",
+            StepKind::Switch => "switch",
+            StepKind::Migrate => "migrate",
+            StepKind::Start => "start",
+            StepKind::Checks => "checks",
+            StepKind::MaintenanceOff => "maintenance-off",
+            StepKind::Record => "record",
+        }
+    }
+
+    /// Whether the step runs while the server is in maintenance.
+    pub fn in_window(self) -> bool {
+        matches!(
+            self,
+            StepKind::MaintenanceOn
+                | StepKind::Drain
+                | StepKind::Stop
+                | StepKind::BackupDb
+                | StepKind::Switch
+                | StepKind::Migrate
+                | StepKind::Start
+                | StepKind::Checks
+                | StepKind::MaintenanceOff
+        )
+    }
+
+    /// Whether the step can be undone. `record` is the commit point: after
+    /// it the run has succeeded, and going back is a new `rollback` run.
+    pub fn reversible(self) -> bool {
+        self != StepKind::Record
+    }
+
+    /// What the step does, in a line.
+    pub fn describe(self) -> &'static str {
+        match self {
+            StepKind::Preflight => "check disk space, database, service and current health",
+            StepKind::BackupKeys => "back up the keys into an encrypted bundle (when they changed)",
+            StepKind::Stage => "download, verify and unpack the new release beside the old one",
+            StepKind::MaintenanceOn => "turn maintenance mode on",
+            StepKind::Drain => "wait for running work to finish",
+            StepKind::Stop => "stop the service and prove it is gone",
+            StepKind::BackupDb => "back up the database and verify the backup",
+            StepKind::Switch => "point `current` at the new version",
+            StepKind::Migrate => "upgrade the database schema",
+            StepKind::Start => "start the new version",
+            StepKind::Checks => "prove the new version works",
+            StepKind::MaintenanceOff => "turn maintenance mode off",
+            StepKind::Record => "record the upgrade in the history",
+        }
+    }
+}
+
+impl fmt::Display for StepKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
