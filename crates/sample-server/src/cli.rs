@@ -8,10 +8,11 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 use crate::config::{self, Config};
+use crate::db::Db;
 use crate::error::SchemaError;
 use crate::manifest::{Break, Manifest};
 use crate::seed::{seed, SeedSpec};
-use crate::{db, migrations, serve};
+use crate::{migrations, serve};
 
 /// A small real server for testing upshift (not shipped).
 #[derive(Debug, Parser)]
@@ -54,6 +55,9 @@ pub enum Command {
         /// Payload bytes per project.
         #[arg(long, default_value_t = 64)]
         payload_bytes: usize,
+        /// Then keep adding projects until the database holds N MiB.
+        #[arg(long, value_name = "N")]
+        target_mb: Option<u64>,
     },
     /// Print the master key (base64), like `Octopus.Server show-master-key`.
     ShowMasterKey {
@@ -77,10 +81,10 @@ pub fn run(args: Args) -> Result<()> {
         Command::Serve { config } => serve::serve(&load(config)?, &manifest()?),
         Command::Migrate { config } => {
             let (config, manifest) = (load(config)?, manifest()?);
-            let mut conn = db::open(&config.database)?;
+            let mut db = Db::open(&config.source()?)?;
             let broken = manifest.brk == Some(Break::Migration);
             let mut out = std::io::stdout();
-            let applied = migrations::run_pending(&mut conn, manifest.schema, broken, |v| {
+            let applied = migrations::run_pending(&mut db, manifest.schema, broken, |v| {
                 let _ = writeln!(out, "applied migration {v}");
                 let _ = out.flush();
             })?;
@@ -94,16 +98,18 @@ pub fn run(args: Args) -> Result<()> {
             projects,
             secrets,
             payload_bytes,
+            target_mb,
         } => {
             let (config, manifest) = (load(config)?, manifest()?);
             let key = config.master_key()?;
-            let mut conn = db::open(&config.database)?;
+            let mut db = Db::open(&config.source()?)?;
             let spec = SeedSpec {
                 projects: *projects,
                 secrets: *secrets,
                 payload_bytes: *payload_bytes,
+                target_mb: *target_mb,
             };
-            let done = seed(&mut conn, &key, manifest.schema, spec).context("seeding")?;
+            let done = seed(&mut db, &key, manifest.schema, spec).context("seeding")?;
             println!(
                 "seeded {} projects and {} secrets",
                 done.projects, done.secrets

@@ -7,6 +7,13 @@
 //! same instance file. The fixture does not start the server: starting is
 //! upshift's job (its process service driver).
 //!
+//! With [`Options::postgres`] the data lives in an existing, empty
+//! PostgreSQL database instead of the SQLite file: the server config gets the
+//! connection string and `upshift.toml` a `kind = "postgres"` database with
+//! the host, port, user and database name taken from it. The password is
+//! never written anywhere: the server and upshift read `PGPASSWORD` from
+//! their environment (or the cluster trusts local connections).
+//!
 //! ```text
 //! <dir>/upshift.toml
 //! <dir>/feed/                    index.json and signed archives
@@ -23,6 +30,7 @@ use anyhow::{ensure, Context, Result};
 
 use crate::config::Licence;
 use crate::crypto::MasterKey;
+use crate::db::Source;
 use crate::feed::Feed;
 use crate::manifest::Break;
 use crate::package::unpack_release;
@@ -42,6 +50,12 @@ pub struct Options {
     pub upgrades_until: String,
     /// `migration.kind`: `command` (default) or `on-start`.
     pub migrate_on_start: bool,
+    /// Keep the data in this existing, empty PostgreSQL database (libpq
+    /// `key=value` connection string with `host`, `port`, `user`, `dbname`;
+    /// no password) instead of a SQLite file.
+    pub postgres: Option<String>,
+    /// upshift's PostgreSQL backup strategy: `dump` (default) or `snapshot`.
+    pub pg_strategy: String,
 }
 
 impl Default for Options {
@@ -53,6 +67,8 @@ impl Default for Options {
             secrets: 20,
             upgrades_until: "2026-12-31".into(),
             migrate_on_start: false,
+            postgres: None,
+            pg_strategy: "dump".into(),
         }
     }
 }
@@ -65,8 +81,10 @@ pub struct Fixture {
     pub instance_file: PathBuf,
     /// The server's config file.
     pub server_config: PathBuf,
-    /// The server's database.
+    /// The SQLite database file (nothing is there when `source` is PostgreSQL).
     pub database: PathBuf,
+    /// Where the server keeps its data.
+    pub source: Source,
     /// The install root (`versions/`, `current`).
     pub root: PathBuf,
     pub master_key: MasterKey,
@@ -81,6 +99,15 @@ pub struct Fixture {
 /// Lays out an installation in `dir` (which should be empty).
 pub fn create(dir: &Path, server_bin: &Path, options: &Options) -> Result<Fixture> {
     let dir = std::path::absolute(dir)?;
+    ensure!(
+        ["dump", "snapshot"].contains(&options.pg_strategy.as_str()),
+        "pg_strategy must be `dump` or `snapshot`, not {:?}",
+        options.pg_strategy
+    );
+    let database_toml = match &options.postgres {
+        Some(conn) => postgres_toml(conn, &options.pg_strategy)?,
+        None => SQLITE_TOML.to_owned(),
+    };
     let brk = options.brk.as_ref().map(|(v, b)| (v.as_str(), *b));
     let feed = crate::releases::build_feed(&dir.join("feed"), server_bin, brk)?;
     let root = dir.join("server");
@@ -89,13 +116,19 @@ pub fn create(dir: &Path, server_bin: &Path, options: &Options) -> Result<Fixtur
         licensee: "Demo Ltd".into(),
         upgrades_until: options.upgrades_until.clone(),
     };
-    let server = crate::instance::create(&root, &format!("127.0.0.1:{port}"), &licence)?;
-    if options.migrate_on_start {
-        let mut relative: crate::config::Config =
-            toml::from_str(&std::fs::read_to_string(&server.config_path)?)?;
-        relative.migrate_on_start = true;
-        std::fs::write(&server.config_path, toml::to_string(&relative)?)?;
-    }
+    let mut server = crate::instance::create(&root, &format!("127.0.0.1:{port}"), &licence)?;
+    let database = server
+        .config
+        .database
+        .clone()
+        .context("a new instance has a SQLite database")?;
+    server.edit_config(|c| {
+        c.migrate_on_start = options.migrate_on_start;
+        if let Some(conn) = &options.postgres {
+            c.database = None;
+            c.postgres = Some(conn.clone());
+        }
+    })?;
     let archive = dir
         .join("feed")
         .join(crate::package::archive_name(&options.version));
@@ -116,10 +149,11 @@ pub fn create(dir: &Path, server_bin: &Path, options: &Options) -> Result<Fixtur
     let instance_file = dir.join("upshift.toml");
     std::fs::write(
         &instance_file,
-        instance_toml(&base_url, feed.public_key(), options),
+        instance_toml(&base_url, feed.public_key(), &database_toml, options),
     )?;
     Ok(Fixture {
-        database: server.config.database.clone(),
+        source: server.config.source()?,
+        database,
         server_config: server.config_path.clone(),
         master_key: server.master_key.clone(),
         api_key: server.api_key.clone(),
@@ -157,8 +191,35 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// The `[database]` body for the SQLite file the instance creates.
+const SQLITE_TOML: &str = "kind = \"sqlite\"\npath = \"server/data/sample.sqlite\"";
+
+/// The `[database]` body for a PostgreSQL connection string.
+fn postgres_toml(conn: &str, strategy: &str) -> Result<String> {
+    // PgTarget refuses a password in the string before anything is parsed here.
+    crate::db::PgTarget::new(conn, None)?;
+    let config: postgres::Config = conn.parse()?;
+    let host = match config.get_hosts() {
+        [postgres::config::Host::Tcp(host)] => host.clone(),
+        _ => anyhow::bail!("the fixture's connection string needs exactly one TCP `host=`"),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config
+        .get_user()
+        .context("the fixture's connection string needs `user=`")?;
+    let dbname = config.get_dbname().unwrap_or(user);
+    let quote = |s: &str| toml::Value::String(s.to_owned()).to_string();
+    Ok(format!(
+        "kind = \"postgres\"\nhost = {}\nport = {port}\nuser = {}\ndbname = {}\nstrategy = {}",
+        quote(&host),
+        quote(user),
+        quote(dbname),
+        quote(strategy)
+    ))
+}
+
 /// The instance file, with every path relative to it.
-fn instance_toml(base: &str, public_key: &str, options: &Options) -> String {
+fn instance_toml(base: &str, public_key: &str, database: &str, options: &Options) -> String {
     let migration = if options.migrate_on_start {
         "kind = \"on-start\"".to_string()
     } else {
@@ -203,8 +264,7 @@ timeout = "60s"
 interval = "100ms"
 
 [database]
-kind = "sqlite"
-path = "server/data/sample.sqlite"
+{database}
 
 [migration]
 {migration}

@@ -7,13 +7,13 @@
 
 use std::sync::mpsc::Sender;
 
-use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::config::Config;
 use crate::crypto::MasterKey;
 use crate::data::decrypt_secrets;
+use crate::db::Db;
 use crate::manifest::{Break, Manifest};
 use crate::tasks;
 
@@ -56,7 +56,7 @@ pub struct Request<'a> {
 /// What the handlers need: the API thread's connection and the instance's keys.
 pub struct App {
     /// Connection used by the API thread.
-    pub conn: Connection,
+    pub db: Db,
     /// Decrypts secrets for the health check.
     pub master_key: MasterKey,
     /// The key that write requests must present.
@@ -93,7 +93,7 @@ struct TaskBody {
 
 impl App {
     /// Routes one request.
-    pub fn handle(&self, req: &Request<'_>) -> Reply {
+    pub fn handle(&mut self, req: &Request<'_>) -> Reply {
         let path = req.url.split('?').next().unwrap_or_default();
         match (req.method, path) {
             ("GET", "/api") => Reply::new(
@@ -107,7 +107,7 @@ impl App {
             },
             ("PUT", "/api/maintenance") => self.set_maintenance(req),
             ("POST", "/api/tasks") => self.create_task(req),
-            ("GET", "/api/tasks/summary") => match tasks::summary(&self.conn) {
+            ("GET", "/api/tasks/summary") => match tasks::summary(&mut self.db) {
                 Ok(s) => Reply::new(200, json!(s)),
                 Err(e) => Reply::internal(&e),
             },
@@ -119,14 +119,14 @@ impl App {
         }
     }
 
-    fn health(&self) -> Reply {
+    fn health(&mut self) -> Reply {
         if self.manifest.brk == Some(Break::Health) {
             return Reply::new(
                 418,
                 json!({ "Status": "unhealthy: break switch `health` is on" }),
             );
         }
-        match decrypt_secrets(&self.conn, &self.master_key) {
+        match decrypt_secrets(&mut self.db, &self.master_key) {
             Ok(secrets) => Reply::new(200, json!({ "Status": "ok", "Secrets": secrets.len() })),
             Err(e) => Reply::new(418, json!({ "Status": format!("unhealthy: {e:#}") })),
         }
@@ -140,20 +140,17 @@ impl App {
         a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
     }
 
-    fn maintenance(&self) -> anyhow::Result<bool> {
-        use rusqlite::OptionalExtension;
-        let value: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT value FROM settings WHERE key = 'maintenance'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(value.as_deref() == Some("true"))
+    fn maintenance(&mut self) -> anyhow::Result<bool> {
+        let row = self
+            .db
+            .query_opt("SELECT value FROM settings WHERE key = 'maintenance'", &[])?;
+        Ok(match row {
+            Some(row) => row.get::<Option<String>>(0)?.as_deref() == Some("true"),
+            None => false,
+        })
     }
 
-    fn set_maintenance(&self, req: &Request<'_>) -> Reply {
+    fn set_maintenance(&mut self, req: &Request<'_>) -> Reply {
         if !self.authorized(req) {
             return Reply::error(401, "missing or wrong X-Api-Key");
         }
@@ -167,18 +164,18 @@ impl App {
             }
         };
         let on = body.is_in_maintenance_mode;
-        let saved = self.conn.execute(
+        let saved = self.db.execute(
             "INSERT INTO settings(key, value) VALUES ('maintenance', ?1)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [if on { "true" } else { "false" }],
+            &[if on { "true" } else { "false" }.into()],
         );
         match saved {
             Ok(_) => Reply::new(200, json!({ "IsInMaintenanceMode": on })),
-            Err(e) => Reply::internal(&e.into()),
+            Err(e) => Reply::internal(&e),
         }
     }
 
-    fn create_task(&self, req: &Request<'_>) -> Reply {
+    fn create_task(&mut self, req: &Request<'_>) -> Reply {
         if !self.authorized(req) {
             return Reply::error(401, "missing or wrong X-Api-Key");
         }
@@ -191,7 +188,7 @@ impl App {
             Ok(false) => {}
             Err(e) => return Reply::internal(&e),
         }
-        match tasks::enqueue(&self.conn, body.duration_ms) {
+        match tasks::enqueue(&mut self.db, body.duration_ms) {
             Ok(id) => {
                 // The worker also polls, so a lost wake-up only delays it.
                 let _ = self.wake_worker.send(());

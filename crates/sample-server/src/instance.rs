@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! <dir>/server.toml
-//! <dir>/data/sample.sqlite      (created by the first migrate/seed/serve)
+//! <dir>/data/sample.sqlite      (created by the first migrate/seed/serve;
+//!                               [`Instance::edit_config`] can point it to PostgreSQL)
 //! <dir>/keys/{master.key, api.key, licence.json}
 //! ```
 
@@ -44,7 +45,9 @@ pub fn create(dir: &Path, listen: &str, licence: &Licence) -> Result<Instance> {
     )?;
     let relative = Config {
         listen: listen.to_owned(),
-        database: "data/sample.sqlite".into(),
+        database: Some("data/sample.sqlite".into()),
+        postgres: None,
+        postgres_password_file: None,
         master_key_file: "keys/master.key".into(),
         licence_file: "keys/licence.json".into(),
         api_key_file: "keys/api.key".into(),
@@ -59,6 +62,23 @@ pub fn create(dir: &Path, listen: &str, licence: &Licence) -> Result<Instance> {
         api_key,
         master_key,
     })
+}
+
+impl Instance {
+    /// Changes the config file with `edit` (its paths as written, relative
+    /// to the file) and loads it again, e.g. to move the data to PostgreSQL.
+    pub fn edit_config(&mut self, edit: impl FnOnce(&mut Config)) -> Result<()> {
+        let path = &self.config_path;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut relative: Config =
+            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        edit(&mut relative);
+        std::fs::write(path, toml::to_string(&relative)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        self.config = crate::config::load(path)?;
+        Ok(())
+    }
 }
 
 fn write_private(path: &Path, text: &str) -> Result<()> {

@@ -1,7 +1,8 @@
 //! A small real server shaped like the servers upshift upgrades (think Octopus
-//! Deploy): an HTTP API, a SQLite database with migrations per release,
-//! secrets encrypted with a master key, a licence, maintenance mode, a task
-//! queue that drains, and "break" switches that make failures happen for real.
+//! Deploy): an HTTP API, a database (SQLite or PostgreSQL, behind [`db`])
+//! with the same migrations per release, secrets encrypted with a master key,
+//! a licence, maintenance mode, a task queue that drains, and "break"
+//! switches that make failures happen for real.
 //!
 //! It is a test fixture and the demo server, never shipped. One binary is
 //! packaged as several releases: the `release.toml` next to the binary says

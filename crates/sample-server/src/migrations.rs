@@ -1,5 +1,7 @@
 //! The schema migrations compiled into every build; a release runs those up
-//! to its manifest's `schema`.
+//! to its manifest's `schema`. The same three run on SQLite and PostgreSQL:
+//! the statements are shared, with the engine's column types and clock
+//! spliced in from its [`crate::db::Dialect`].
 //!
 //! 1. The base tables, in one transaction.
 //! 2. Deliberately NOT one transaction, like real non-transactional
@@ -15,9 +17,9 @@
 //! migrations 1 and 3 inside their transaction, so nothing of them remains.
 
 use anyhow::{bail, Result};
-use rusqlite::{params, Connection};
 
 use crate::data::schema_version;
+use crate::db::Db;
 use crate::error::SchemaError;
 
 /// The highest migration any release knows.
@@ -26,15 +28,13 @@ pub const LATEST: u32 = 3;
 /// Rows per backfill batch (and commit) in migration 2.
 pub const BACKFILL_BATCH: i64 = 100;
 
-const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
-
 /// Runs the migrations after the current schema up to `target`, calling
 /// `applied` after each one; returns the versions applied.
 ///
 /// Fails with [`SchemaError::Newer`] when the database is already past
 /// `target`. `break_own` makes migration `target` fail (see the module doc).
 pub fn run_pending(
-    conn: &mut Connection,
+    db: &mut Db,
     target: u32,
     break_own: bool,
     mut applied: impl FnMut(u32),
@@ -43,7 +43,7 @@ pub fn run_pending(
         target <= LATEST,
         "this build knows migrations up to {LATEST}, release wants {target}"
     );
-    let current = schema_version(conn)?;
+    let current = schema_version(db)?;
     if current > target {
         return Err(SchemaError::Newer {
             found: current,
@@ -55,9 +55,9 @@ pub fn run_pending(
     for version in current + 1..=target {
         let fail = break_own && version == target;
         match version {
-            1 => migration_1(conn, fail)?,
-            2 => migration_2(conn, fail)?,
-            3 => migration_3(conn, fail)?,
+            1 => migration_1(db, fail)?,
+            2 => migration_2(db, fail)?,
+            3 => migration_3(db, fail)?,
             _ => unreachable!("checked against LATEST"),
         }
         applied(version);
@@ -66,35 +66,41 @@ pub fn run_pending(
     Ok(done)
 }
 
-fn record(conn: &Connection, version: u32) -> Result<()> {
-    conn.execute(
-        &format!("INSERT INTO schema_migrations(version, applied_at) VALUES (?1, {NOW})"),
-        [version],
+fn record(db: &mut Db, version: u32) -> Result<()> {
+    let now = db.dialect().now;
+    db.execute(
+        &format!("INSERT INTO schema_migrations(version, applied_at) VALUES (?1, {now})"),
+        &[i64::from(version).into()],
     )?;
     Ok(())
 }
 
-fn migration_1(conn: &mut Connection, fail: bool) -> Result<()> {
-    let tx = conn.transaction()?;
-    tx.execute_batch(
-        "CREATE TABLE schema_migrations(version INTEGER PRIMARY KEY, applied_at TEXT);
+fn migration_1(db: &mut Db, fail: bool) -> Result<()> {
+    let d = db.dialect();
+    let ddl = format!(
+        "CREATE TABLE schema_migrations(version {int} PRIMARY KEY, applied_at TEXT);
          CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT);
-         CREATE TABLE projects(id INTEGER PRIMARY KEY, name TEXT NOT NULL, payload BLOB, created_at TEXT NOT NULL);
-         CREATE TABLE secrets(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL);
-         CREATE TABLE tasks(id INTEGER PRIMARY KEY, state TEXT NOT NULL, duration_ms INTEGER NOT NULL, created_at TEXT, finished_at TEXT);",
-    )?;
-    record(&tx, 1)?;
-    if fail {
-        bail!("migration 1 failed (break switch `migration`); rolled back");
-    }
-    tx.commit()?;
-    Ok(())
+         CREATE TABLE projects(id {id}, name TEXT NOT NULL, payload {blob}, created_at TEXT NOT NULL);
+         CREATE TABLE secrets(id {id}, name TEXT UNIQUE NOT NULL, nonce {blob} NOT NULL, ciphertext {blob} NOT NULL);
+         CREATE TABLE tasks(id {id}, state TEXT NOT NULL, duration_ms {int} NOT NULL, created_at TEXT, finished_at TEXT);",
+        int = d.int,
+        id = d.id,
+        blob = d.blob,
+    );
+    db.transaction(|db| {
+        db.batch(&ddl)?;
+        record(db, 1)?;
+        if fail {
+            bail!("migration 1 failed (break switch `migration`); rolled back");
+        }
+        Ok(())
+    })
 }
 
-fn migration_2(conn: &mut Connection, fail: bool) -> Result<()> {
+fn migration_2(db: &mut Db, fail: bool) -> Result<()> {
     // Autocommit throughout: every statement below is its own transaction.
-    conn.execute_batch("ALTER TABLE projects ADD COLUMN slug TEXT")?;
-    let total: i64 = conn.query_row("SELECT count(*) FROM projects", [], |r| r.get(0))?;
+    db.batch("ALTER TABLE projects ADD COLUMN slug TEXT")?;
+    let total: i64 = db.query_one("SELECT count(*) FROM projects", &[])?;
     let mut filled = 0i64;
     let mut last_id = i64::MIN;
     loop {
@@ -103,49 +109,49 @@ fn migration_2(conn: &mut Connection, fail: bool) -> Result<()> {
                 "migration 2 failed after backfilling {filled} of {total} slugs (break switch `migration`); the database is left half-migrated"
             );
         }
-        let batch_end: Option<i64> = conn.query_row(
-            "SELECT max(id) FROM (SELECT id FROM projects WHERE id > ?1 ORDER BY id LIMIT ?2)",
-            params![last_id, BACKFILL_BATCH],
-            |r| r.get(0),
+        let batch_end: Option<i64> = db.query_one(
+            "SELECT max(id) FROM (SELECT id FROM projects WHERE id > ?1 ORDER BY id LIMIT ?2) AS batch",
+            &[last_id.into(), BACKFILL_BATCH.into()],
         )?;
         let Some(batch_end) = batch_end else { break };
-        let n = conn.execute(
+        let n = db.execute(
             "UPDATE projects SET slug = lower(replace(name, ' ', '-')) WHERE id > ?1 AND id <= ?2",
-            params![last_id, batch_end],
+            &[last_id.into(), batch_end.into()],
         )?;
         filled += i64::try_from(n)?;
         last_id = batch_end;
     }
-    conn.execute_batch("CREATE TABLE audit(id INTEGER PRIMARY KEY, at TEXT, what TEXT)")?;
-    record(conn, 2)
+    let id = db.dialect().id;
+    db.batch(&format!("CREATE TABLE audit(id {id}, at TEXT, what TEXT)"))?;
+    record(db, 2)
 }
 
-fn migration_3(conn: &mut Connection, fail: bool) -> Result<()> {
-    let tx = conn.transaction()?;
-    tx.execute_batch("CREATE INDEX projects_slug ON projects(slug)")?;
-    record(&tx, 3)?;
-    if fail {
-        bail!("migration 3 failed (break switch `migration`); rolled back");
-    }
-    tx.commit()?;
-    Ok(())
+fn migration_3(db: &mut Db, fail: bool) -> Result<()> {
+    db.transaction(|db| {
+        db.batch("CREATE INDEX projects_slug ON projects(slug)")?;
+        record(db, 3)?;
+        if fail {
+            bail!("migration 3 failed (break switch `migration`); rolled back");
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn with_projects(n: i64) -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        run_pending(&mut conn, 1, false, |_| {}).unwrap();
+    fn with_projects(n: i64) -> Db {
+        let mut db = Db::Sqlite(rusqlite::Connection::open_in_memory().unwrap());
+        run_pending(&mut db, 1, false, |_| {}).unwrap();
         for i in 1..=n {
-            conn.execute(
+            db.execute(
                 "INSERT INTO projects(name, created_at) VALUES (?1, 'now')",
-                [format!("Project {i}")],
+                &[format!("Project {i}").into()],
             )
             .unwrap();
         }
-        conn
+        db
     }
 
     #[test]
@@ -156,15 +162,11 @@ mod tests {
             vec![2, 3]
         );
         let empty: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM projects WHERE slug IS NULL",
-                [],
-                |r| r.get(0),
-            )
+            .query_one("SELECT count(*) FROM projects WHERE slug IS NULL", &[])
             .unwrap();
         assert_eq!(empty, 0);
         let slug: String = conn
-            .query_row("SELECT slug FROM projects WHERE id = 7", [], |r| r.get(0))
+            .query_one("SELECT slug FROM projects WHERE id = 7", &[])
             .unwrap();
         assert_eq!(slug, "project-7");
         let err = run_pending(&mut conn, 2, false, |_| {}).unwrap_err();
@@ -175,13 +177,9 @@ mod tests {
     fn broken_migration_2_stops_half_way() {
         let mut conn = with_projects(1000);
         assert!(run_pending(&mut conn, 2, true, |_| {}).is_err());
-        assert_eq!(schema_version(&conn).unwrap(), 1);
+        assert_eq!(schema_version(&mut conn).unwrap(), 1);
         let filled: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM projects WHERE slug IS NOT NULL",
-                [],
-                |r| r.get(0),
-            )
+            .query_one("SELECT count(*) FROM projects WHERE slug IS NOT NULL", &[])
             .unwrap();
         assert!((BACKFILL_BATCH..1000).contains(&filled), "filled {filled}");
     }

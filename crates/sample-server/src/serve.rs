@@ -12,11 +12,10 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
-use rusqlite::Connection;
 
 use crate::config::Config;
 use crate::data::schema_version;
-use crate::db;
+use crate::db::Db;
 use crate::error::SchemaError;
 use crate::http::{App, Request};
 use crate::manifest::{Break, Manifest};
@@ -27,20 +26,21 @@ const MAX_BODY: u64 = 1024 * 1024;
 
 /// Runs the server until the process is killed.
 pub fn serve(config: &Config, manifest: &Manifest) -> Result<()> {
-    let mut conn = db::open(&config.database)?;
+    let source = config.source()?;
+    let mut db = Db::open(&source)?;
     if manifest.brk == Some(Break::Start) {
         eprintln!("break switch `start`: hanging before listening");
         loop {
             std::thread::sleep(Duration::from_secs(3600));
         }
     }
-    ensure_schema(&mut conn, config, manifest)?;
+    ensure_schema(&mut db, config, manifest)?;
     let master_key = config.master_key()?;
     let api_key = config.api_key()?;
-    tasks::requeue_interrupted(&conn)?;
-    let wake_worker = tasks::start_worker(config.database.clone())?;
-    let app = App {
-        conn,
+    tasks::requeue_interrupted(&mut db)?;
+    let wake_worker = tasks::start_worker(&source)?;
+    let mut app = App {
+        db,
         master_key,
         api_key,
         manifest: manifest.clone(),
@@ -96,8 +96,8 @@ pub fn serve(config: &Config, manifest: &Manifest) -> Result<()> {
 
 /// Fails unless the schema is what this release expects, migrating first
 /// when `migrate_on_start` is set.
-fn ensure_schema(conn: &mut Connection, config: &Config, manifest: &Manifest) -> Result<()> {
-    let found = schema_version(conn)?;
+fn ensure_schema(db: &mut Db, config: &Config, manifest: &Manifest) -> Result<()> {
+    let found = schema_version(db)?;
     if found > manifest.schema {
         return Err(SchemaError::Newer {
             found,
@@ -115,7 +115,7 @@ fn ensure_schema(conn: &mut Connection, config: &Config, manifest: &Manifest) ->
             .into());
         }
         let broken = manifest.brk == Some(Break::Migration);
-        migrations::run_pending(conn, manifest.schema, broken, |v| {
+        migrations::run_pending(db, manifest.schema, broken, |v| {
             eprintln!("applied migration {v}");
         })
         .context("migrating on start")?;

@@ -6,15 +6,13 @@
 //! looks again every second. Tasks left `executing` by a killed process are
 //! queued again at start, as a real server would retry them.
 
-use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
 use anyhow::Result;
-use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
-use crate::db;
+use crate::db::{Db, Source};
 
 /// Counts shown by `GET /api/tasks/summary`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -29,21 +27,23 @@ pub struct Summary {
 }
 
 /// Adds a task; returns its id.
-pub fn enqueue(conn: &Connection, duration_ms: u64) -> Result<i64> {
-    conn.execute(
-        "INSERT INTO tasks(state, duration_ms, created_at) VALUES ('queued', ?1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
-        [duration_ms],
-    )?;
-    Ok(conn.last_insert_rowid())
+pub fn enqueue(db: &mut Db, duration_ms: u64) -> Result<i64> {
+    let now = db.dialect().now;
+    db.query_one(
+        &format!("INSERT INTO tasks(state, duration_ms, created_at) VALUES ('queued', ?1, {now}) RETURNING id"),
+        &[i64::try_from(duration_ms)?.into()],
+    )
 }
 
 /// Counts queued and executing tasks.
-pub fn summary(conn: &Connection) -> Result<Summary> {
-    let (queued, executing): (u64, u64) = conn.query_row(
-        "SELECT coalesce(sum(state = 'queued'), 0), coalesce(sum(state = 'executing'), 0) FROM tasks",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+pub fn summary(db: &mut Db) -> Result<Summary> {
+    let row = db
+        .query_opt(
+            "SELECT count(*) FILTER (WHERE state = 'queued'), count(*) FILTER (WHERE state = 'executing') FROM tasks",
+            &[],
+        )?
+        .ok_or_else(|| anyhow::anyhow!("counting tasks returned no row"))?;
+    let (queued, executing): (u64, u64) = (row.get(0)?, row.get(1)?);
     Ok(Summary {
         queued,
         executing,
@@ -52,27 +52,27 @@ pub fn summary(conn: &Connection) -> Result<Summary> {
 }
 
 /// Queues again the tasks a previous process left `executing`.
-pub fn requeue_interrupted(conn: &Connection) -> Result<usize> {
-    Ok(conn.execute(
+pub fn requeue_interrupted(db: &mut Db) -> Result<u64> {
+    db.execute(
         "UPDATE tasks SET state = 'queued' WHERE state = 'executing'",
-        [],
-    )?)
+        &[],
+    )
 }
 
-/// Starts the worker on `database`; send `()` on the returned channel to wake
-/// it after enqueueing. Dropping the sender stops it.
-pub fn start_worker(database: PathBuf) -> Result<Sender<()>> {
-    let conn = db::open(&database)?;
+/// Starts the worker on its own connection to `source`; send `()` on the
+/// returned channel to wake it after enqueueing. Dropping the sender stops it.
+pub fn start_worker(source: &Source) -> Result<Sender<()>> {
+    let mut db = Db::open(source)?;
     let (wake, woken) = mpsc::channel();
     std::thread::Builder::new()
         .name("task-worker".into())
-        .spawn(move || work(&conn, &woken))?;
+        .spawn(move || work(&mut db, &woken))?;
     Ok(wake)
 }
 
-fn work(conn: &Connection, woken: &Receiver<()>) {
+fn work(db: &mut Db, woken: &Receiver<()>) {
     loop {
-        match run_next(conn) {
+        match run_next(db) {
             Ok(true) => continue,
             Ok(false) => {}
             Err(e) => eprintln!("task worker: {e:#}"),
@@ -84,23 +84,22 @@ fn work(conn: &Connection, woken: &Receiver<()>) {
 }
 
 /// Runs the oldest queued task, if any; returns whether one ran.
-fn run_next(conn: &Connection) -> Result<bool> {
-    let claimed: Option<(i64, u64)> = conn
-        .query_row(
-            "UPDATE tasks SET state = 'executing'
-             WHERE id = (SELECT min(id) FROM tasks WHERE state = 'queued')
-             RETURNING id, duration_ms",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let Some((id, duration_ms)) = claimed else {
+fn run_next(db: &mut Db) -> Result<bool> {
+    let Some(claimed) = db.query_opt(
+        "UPDATE tasks SET state = 'executing'
+         WHERE id = (SELECT min(id) FROM tasks WHERE state = 'queued')
+         RETURNING id, duration_ms",
+        &[],
+    )?
+    else {
         return Ok(false);
     };
+    let (id, duration_ms): (i64, u64) = (claimed.get(0)?, claimed.get(1)?);
     std::thread::sleep(Duration::from_millis(duration_ms));
-    conn.execute(
-        "UPDATE tasks SET state = 'done', finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
-        [id],
+    let now = db.dialect().now;
+    db.execute(
+        &format!("UPDATE tasks SET state = 'done', finished_at = {now} WHERE id = ?1"),
+        &[id.into()],
     )?;
     Ok(true)
 }

@@ -1,6 +1,7 @@
 //! A sample installation in a temporary folder, started through upshift's
 //! own service driver, and always stopped when the test ends.
 
+use age::secrecy::ExposeSecret;
 use sample_server::crypto::MasterKey;
 use sample_server::data::Snapshot;
 use sample_server::fixture::{self, Fixture, Options};
@@ -16,8 +17,28 @@ pub struct Sample {
 }
 
 impl Sample {
-    /// Lays out an installation with `options` (not started).
+    /// Lays out an installation with `options` (not started). Its key
+    /// bundle is encrypted to an X25519 recipient (fast), not with the
+    /// fixture's passphrase (scrypt, about a second per use).
     pub fn new(options: &Options) -> Sample {
+        let sample = Sample::with_passphrase(options);
+        let identity = age::x25519::Identity::generate();
+        let identity_file = sample.fx.dir.join("secrets/identity");
+        std::fs::write(&identity_file, identity.to_string().expose_secret())
+            .expect("write identity");
+        let text = std::fs::read_to_string(&sample.fx.instance_file).expect("instance file");
+        let keys = format!(
+            "recipients = [\"{}\"]\nidentity = {{ file = \"secrets/identity\" }}",
+            identity.to_public()
+        );
+        let fast = text.replace("passphrase = { file = \"secrets/bundle.pass\" }", &keys);
+        assert_ne!(fast, text, "the fixture's [keys] section changed shape");
+        std::fs::write(&sample.fx.instance_file, fast).expect("instance file");
+        sample
+    }
+
+    /// Lays out an installation whose key bundle uses the passphrase.
+    pub fn with_passphrase(options: &Options) -> Sample {
         let dir = tempfile::Builder::new()
             .prefix("upshift-it-")
             .tempdir()

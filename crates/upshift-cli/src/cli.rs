@@ -29,6 +29,10 @@ pub enum Command {
     Plan(Target),
     /// Upgrade the instance.
     Upgrade(UpgradeArgs),
+    /// Continue an interrupted run from its journal.
+    Resume(ResumeArgs),
+    /// Undo an unfinished run, or go back from the last succeeded upgrade.
+    Rollback(RollbackArgs),
     /// Show the instance and its last run.
     Status(JsonFlag),
     /// Show past upgrades.
@@ -74,6 +78,46 @@ pub struct UpgradeArgs {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// What to do when a step fails inside the maintenance window.
+    #[arg(long, value_enum, default_value_t = OnFailure::Rollback)]
+    pub on_failure: OnFailure,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnFailure {
+    /// Undo everything and come back up on the old version.
+    Rollback,
+    /// Stop where it failed, for `resume` or `rollback`.
+    Stop,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// What to do when a step fails inside the maintenance window.
+    #[arg(long, value_enum, default_value_t = OnFailure::Rollback)]
+    pub on_failure: OnFailure,
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The run to undo (default: the unfinished run, else the last succeeded upgrade).
+    #[arg(long)]
+    pub run: Option<String>,
+    /// Accept that data written since that upgrade is lost (it is backed up first).
+    #[arg(long)]
+    pub discard_newer_data: bool,
+    /// Roll back even where the database backup cannot be used (install only).
+    #[arg(long)]
+    pub force: bool,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -95,6 +139,8 @@ pub enum BackupsAction {
     List(JsonFlag),
     /// Check every catalogued backup again (hash, integrity, decryption).
     Verify(JsonFlag),
+    /// Delete backups beyond the retention policy ([backups] keep_db, keep_keys).
+    Prune(JsonFlag),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -122,4 +168,13 @@ pub enum DemoBreak {
     Migration,
     Health,
     Start,
+}
+
+impl From<OnFailure> for upshift::run::OnFailure {
+    fn from(value: OnFailure) -> Self {
+        match value {
+            OnFailure::Rollback => upshift::run::OnFailure::Rollback,
+            OnFailure::Stop => upshift::run::OnFailure::Stop,
+        }
+    }
 }

@@ -118,6 +118,67 @@ pub fn database(
     catalogued(state, id)
 }
 
+/// The database backup an upgrade run took, verified again: `Ok(Ok(id))`
+/// when it can be restored, `Ok(Err(reason))` when it cannot.
+pub fn of_run(inst: &Instance, state: &State, run_id: &str) -> Result<Result<i64>> {
+    let id = state
+        .steps(run_id)?
+        .into_iter()
+        .find(|s| s.name == crate::step::StepKind::BackupDb.name())
+        .and_then(|s| {
+            s.output
+                .get("backup_id")
+                .and_then(serde_json::Value::as_i64)
+        });
+    let Some(id) = id else {
+        return Ok(Err(Error::input(format!(
+            "run {run_id} took no database backup"
+        ))));
+    };
+    let Some(record) = state.backup(id)? else {
+        return Ok(Err(Error::input(format!(
+            "backup #{id} of run {run_id} is not in the catalog"
+        ))));
+    };
+    Ok(match verify(inst, state, &record) {
+        Ok(()) => Ok(id),
+        Err(e) => Err(Error::input(format!(
+            "backup #{id} of run {run_id} cannot be used: {}",
+            e.chain()
+        ))),
+    })
+}
+
+/// Restores a catalogued database backup after verifying it again, and
+/// proves the restored data equals the backup's where the engine can tell.
+pub fn restore(inst: &Instance, state: &State, id: i64) -> Result<String> {
+    let record = state
+        .backup(id)?
+        .ok_or_else(|| Error::failed(format!("backup #{id} is not in the catalog")))?;
+    verify(inst, state, &record).map_err(|e| {
+        Error::failed(format!("refusing to restore backup #{id}: {}", e.chain())).hint(
+            "the live database was not touched; find another backup with `upshift backups list`",
+        )
+    })?;
+    let expected = inst.db.backup_checksum(&record.path)?;
+    inst.db.restore(&record.path)?;
+    match expected {
+        Some(expected) => {
+            let actual = inst.db.content_checksum()?;
+            if actual != expected {
+                return Err(Error::failed(format!(
+                    "after restoring backup #{id}, the database content checksum is {actual}, the backup's is {expected}"
+                )));
+            }
+            Ok(format!(
+                "backup #{id} restored; content checksum {}… matches",
+                &actual[..12]
+            ))
+        }
+        None => Ok(format!("backup #{id} restored")),
+    }
+}
+
 /// Verifies a catalogued backup again and records the result.
 pub fn verify(inst: &Instance, state: &State, record: &BackupRecord) -> Result<()> {
     let result = verify_file(inst, record);
@@ -174,4 +235,54 @@ fn stamp() -> String {
         .replace('.', "-")
         .trim_end_matches('Z')
         .to_string()
+}
+
+/// Deletes the backups beyond the retention policy (`[backups] keep_db`,
+/// `keep_keys`), newest kept first. Never deleted, whatever the policy: the
+/// backups of an unfinished run, the database backup of the latest
+/// succeeded upgrade (a rollback needs it), and the newest key bundle.
+pub fn prune(inst: &Instance, state: &State) -> Result<Vec<BackupRecord>> {
+    let policy = &inst.loaded.file.backups;
+    let mut protected_runs: Vec<String> =
+        state.unfinished_run()?.into_iter().map(|r| r.id).collect();
+    let latest = state
+        .runs(10_000)?
+        .into_iter()
+        .find(|r| r.status == crate::state::RunStatus::Succeeded);
+    protected_runs.extend(latest.map(|r| r.id));
+    let mut pruned = Vec::new();
+    for (kind, keep) in [
+        (BackupKind::Db, policy.keep_db),
+        (BackupKind::Keys, policy.keep_keys.max(1)),
+    ] {
+        for record in state.backups(Some(kind))?.into_iter().skip(keep) {
+            if record
+                .run_id
+                .as_ref()
+                .is_some_and(|r| protected_runs.contains(r))
+            {
+                continue;
+            }
+            let gone = if record.path.is_dir() {
+                std::fs::remove_dir_all(&record.path)
+            } else {
+                std::fs::remove_file(&record.path)
+            };
+            match gone {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(Error::failed(format!(
+                        "cannot delete backup #{} ({})",
+                        record.id,
+                        record.path.display()
+                    ))
+                    .caused_by(e))
+                }
+            }
+            state.forget_backup(record.id)?;
+            pruned.push(record);
+        }
+    }
+    Ok(pruned)
 }

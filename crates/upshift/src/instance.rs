@@ -16,7 +16,6 @@ use crate::state::{Lock, State};
 use crate::template::Vars;
 use crate::version::Version;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// An instance file and the drivers it describes.
 #[derive(Debug)]
@@ -41,7 +40,7 @@ impl Instance {
             (None, Some(dir)) => dir.path().to_path_buf(),
             (None, None) => loaded.dir.join(".upshift"),
         };
-        let client = Client::new(Duration::from_secs(30));
+        let client = Client::new(cfg.instance.http_timeout);
         let cache_dir = match &cfg.release.cache_dir {
             Some(dir) => dir.path().to_path_buf(),
             None => state_dir.join("cache"),
@@ -112,6 +111,7 @@ impl Instance {
         }
         match &self.loaded.file.database {
             DatabaseConfig::Sqlite { path } => vars.set("db", path.path().display().to_string()),
+            DatabaseConfig::Postgres(pg) => vars.set("db", pg.dbname.clone()),
         };
         vars
     }

@@ -17,6 +17,7 @@ pub mod db;
 pub mod drain;
 pub mod error;
 pub mod events;
+pub mod failpoint;
 pub mod fsutil;
 pub mod http;
 pub mod install;

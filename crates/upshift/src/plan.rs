@@ -11,10 +11,10 @@ use crate::events::{Event, Reporter};
 use crate::instance::Instance;
 use crate::licence;
 use crate::release::Release;
-use crate::state::State;
+use crate::state::{RunStatus, State};
 use crate::step::StepKind;
 use crate::version::{Change, Version};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What the operator asked for.
 #[derive(Debug, Clone, Default)]
@@ -25,26 +25,52 @@ pub struct Request {
     pub allow_major: bool,
 }
 
+/// What a run does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunKind {
+    /// From the installed version to a newer one.
+    Upgrade,
+    /// Back from a succeeded upgrade to the version before it, with its data.
+    Rollback,
+}
+
+impl RunKind {
+    /// The word used in the journal.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Upgrade => "upgrade",
+            RunKind::Rollback => "rollback",
+        }
+    }
+}
+
 /// One planned step.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlannedStep {
     pub step: StepKind,
     pub in_window: bool,
     pub reversible: bool,
-    pub description: &'static str,
+    pub description: String,
     /// Median duration of this step in earlier successful runs.
     pub estimate_ms: Option<u64>,
 }
 
-/// An upgrade plan.
-#[derive(Debug, Clone, Serialize)]
+/// An upgrade (or rollback) plan. It is kept in the journal with its run,
+/// so `resume` carries out exactly the plan that was started.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
+    pub kind: RunKind,
     pub instance: String,
     pub from: String,
     pub to: String,
     pub change: Change,
     #[serde(skip)]
     pub release: Option<Release>,
+    /// For a rollback: the catalogued database backup to restore.
+    pub restore_backup: Option<i64>,
+    /// For a rollback: the upgrade run it undoes.
+    pub rolls_back: Option<String>,
     pub steps: Vec<PlannedStep>,
     /// Sum of the estimates of the in-window steps, when all are known.
     pub window_estimate_ms: Option<u64>,
@@ -86,23 +112,160 @@ pub fn make(
     let steps = if change == Change::Same {
         Vec::new()
     } else {
-        steps(inst, state)?
+        steps(inst, state, RunKind::Upgrade)?
     };
-    let window_estimate_ms = steps
-        .iter()
-        .filter(|s| s.in_window)
-        .map(|s| s.estimate_ms)
-        .sum::<Option<u64>>()
-        .filter(|_| !steps.is_empty());
-    Ok(Plan {
-        instance: inst.name().to_string(),
-        from: from.to_string(),
-        to: to.to_string(),
-        change,
+    Ok(Plan::new(
+        RunKind::Upgrade,
+        inst,
+        from,
+        to,
         release,
+        None,
         steps,
-        window_estimate_ms,
-    })
+    ))
+}
+
+impl Plan {
+    fn new(
+        kind: RunKind,
+        inst: &Instance,
+        from: Version,
+        to: Version,
+        release: Option<Release>,
+        restore_backup: Option<i64>,
+        steps: Vec<PlannedStep>,
+    ) -> Plan {
+        let window_estimate_ms = steps
+            .iter()
+            .filter(|s| s.in_window)
+            .map(|s| s.estimate_ms)
+            .sum::<Option<u64>>()
+            .filter(|_| !steps.is_empty());
+        Plan {
+            kind,
+            instance: inst.name().to_string(),
+            change: from.change_to(&to),
+            from: from.to_string(),
+            to: to.to_string(),
+            release,
+            restore_backup,
+            rolls_back: None,
+            steps,
+            window_estimate_ms,
+        }
+    }
+
+    /// Looks the target release up again (after a resume, where the plan came
+    /// from the journal), when the target is not staged yet.
+    pub fn refresh_release(&mut self, inst: &Instance) -> Result<()> {
+        let to = self.to_version();
+        if self.release.is_none() && !inst.install.is_staged(&to) {
+            self.release = inst.source.list()?.into_iter().find(|r| r.version == to);
+        }
+        Ok(())
+    }
+}
+
+/// What `upshift rollback` asked for.
+#[derive(Debug, Clone, Default)]
+pub struct RollbackRequest {
+    /// The run to undo; default the latest succeeded one.
+    pub run: Option<String>,
+    /// Accept losing data written since that run.
+    pub discard_newer_data: bool,
+    /// Go ahead without a usable database backup.
+    pub force: bool,
+}
+
+/// Plans going back from a succeeded upgrade run (`run`, default the
+/// latest) to the version before it, restoring that run's database backup.
+/// Today's database is backed up first (the plan's `backup-db`).
+pub fn rollback(
+    inst: &Instance,
+    state: &State,
+    request: &RollbackRequest,
+    reporter: &dyn Reporter,
+) -> Result<Plan> {
+    inst.loaded.resolve_secrets()?;
+    let runs = state.runs(10_000)?;
+    let latest = runs.iter().find(|r| r.status == RunStatus::Succeeded);
+    let run = match &request.run {
+        Some(id) => runs.iter().find(|r| &r.id == id).ok_or_else(|| {
+            Error::input(format!("there is no run {id}")).hint("`upshift history` lists the runs")
+        })?,
+        None => latest.ok_or_else(|| {
+            Error::input("there is no succeeded upgrade to roll back")
+                .hint("`upshift history` lists the runs")
+        })?,
+    };
+    if run.status != RunStatus::Succeeded || run.kind != RunKind::Upgrade.as_str() {
+        return Err(Error::input(format!(
+            "run {} is a {} that ended {}: only a succeeded upgrade can be rolled back",
+            run.id,
+            run.kind,
+            run.status.as_str()
+        )));
+    }
+    if latest.map(|l| &l.id) != Some(&run.id) {
+        return Err(
+            Error::input(format!("run {} is not the latest succeeded run", run.id))
+                .hint("roll back the later runs first, newest first"),
+        );
+    }
+    let from: Version = run.to.parse()?;
+    let to: Version = run.from.parse()?;
+    let current = inst.current_version()?;
+    if current != from {
+        return Err(Error::input(format!(
+            "run {} installed {from}, but {current} is installed now",
+            run.id
+        )));
+    }
+    let restore_backup = match crate::backup::of_run(inst, state, &run.id)? {
+        Ok(id) => Some(id),
+        Err(reason) if !request.force => {
+            return Err(reason.hint(
+                "without that backup the data cannot go back, so the rollback is refused; --force rolls back the install only and keeps today's data (the old version may not understand it)",
+            ))
+        }
+        Err(reason) => {
+            note(reporter, format!("--force: {reason}; rolling back the install only, keeping today's data"));
+            None
+        }
+    };
+    if restore_backup.is_some() && !request.discard_newer_data {
+        return Err(Error::input(format!(
+            "rolling back run {} restores the database as it was before that upgrade (finished {}): data written since then is lost",
+            run.id,
+            run.finished_at.as_deref().unwrap_or("?")
+        ))
+        .hint("pass --discard-newer-data to go ahead; today's database is saved as a catalogued backup first"));
+    }
+    let release = if inst.install.is_staged(&to) {
+        None
+    } else {
+        let found = inst.source.list()?.into_iter().find(|r| r.version == to);
+        Some(found.ok_or_else(|| {
+            Error::input(format!(
+                "{to} is no longer installed and the release source does not list it"
+            ))
+        })?)
+    };
+    let mut steps = steps(inst, state, RunKind::Rollback)?;
+    if restore_backup.is_none() {
+        steps.retain(|s| s.step != StepKind::RestoreDb);
+    }
+    let mut plan = Plan::new(
+        RunKind::Rollback,
+        inst,
+        from,
+        to,
+        release,
+        restore_backup,
+        steps,
+    );
+    plan.rolls_back = Some(run.id.clone());
+    Ok(plan)
 }
 
 /// Picks the target release, or `None` when already on it.
@@ -145,18 +308,22 @@ fn choose(releases: &[Release], from: &Version, request: &Request) -> Result<Opt
 }
 
 /// The steps this instance's configuration calls for.
-fn steps(inst: &Instance, state: &State) -> Result<Vec<PlannedStep>> {
+fn steps(inst: &Instance, state: &State, kind: RunKind) -> Result<Vec<PlannedStep>> {
     let cfg = &inst.loaded.file;
     let estimates = state.step_estimates()?;
+    let upgrade = kind == RunKind::Upgrade;
     Ok(StepKind::ALL
         .into_iter()
         .filter(|step| match step {
-            StepKind::BackupKeys => cfg.keys.is_some(),
+            StepKind::BackupKeys => upgrade && cfg.keys.is_some(),
+            StepKind::RestoreDb => !upgrade,
             StepKind::MaintenanceOn | StepKind::MaintenanceOff => {
                 !matches!(cfg.maintenance, MaintenanceConfig::None)
             }
             StepKind::Drain => cfg.drain.is_some(),
-            StepKind::Migrate => matches!(cfg.migration, MigrationConfig::Command { .. }),
+            StepKind::Migrate => {
+                upgrade && matches!(cfg.migration, MigrationConfig::Command { .. })
+            }
             StepKind::Checks => !cfg.checks.is_empty(),
             _ => true,
         })
@@ -164,7 +331,7 @@ fn steps(inst: &Instance, state: &State) -> Result<Vec<PlannedStep>> {
             step,
             in_window: step.in_window(),
             reversible: step.reversible(),
-            description: step.describe(),
+            description: step.describe().to_string(),
             estimate_ms: estimates.get(step.name()).copied(),
         })
         .collect())

@@ -21,6 +21,7 @@ pub enum StepKind {
     BackupDb,
     Switch,
     Migrate,
+    RestoreDb,
     Start,
     Checks,
     MaintenanceOff,
@@ -29,7 +30,7 @@ pub enum StepKind {
 
 impl StepKind {
     /// Every step, in run order.
-    pub const ALL: [StepKind; 13] = [
+    pub const ALL: [StepKind; 14] = [
         StepKind::Preflight,
         StepKind::BackupKeys,
         StepKind::Stage,
@@ -39,6 +40,7 @@ impl StepKind {
         StepKind::BackupDb,
         StepKind::Switch,
         StepKind::Migrate,
+        StepKind::RestoreDb,
         StepKind::Start,
         StepKind::Checks,
         StepKind::MaintenanceOff,
@@ -57,6 +59,7 @@ impl StepKind {
             StepKind::BackupDb => "backup-db",
             StepKind::Switch => "switch",
             StepKind::Migrate => "migrate",
+            StepKind::RestoreDb => "restore-db",
             StepKind::Start => "start",
             StepKind::Checks => "checks",
             StepKind::MaintenanceOff => "maintenance-off",
@@ -74,6 +77,7 @@ impl StepKind {
                 | StepKind::BackupDb
                 | StepKind::Switch
                 | StepKind::Migrate
+                | StepKind::RestoreDb
                 | StepKind::Start
                 | StepKind::Checks
                 | StepKind::MaintenanceOff
@@ -98,11 +102,24 @@ impl StepKind {
             StepKind::BackupDb => "back up the database and verify the backup",
             StepKind::Switch => "point `current` at the new version",
             StepKind::Migrate => "upgrade the database schema",
+            StepKind::RestoreDb => "restore the database from the upgrade's backup",
             StepKind::Start => "start the new version",
             StepKind::Checks => "prove the new version works",
             StepKind::MaintenanceOff => "turn maintenance mode off",
             StepKind::Record => "record the upgrade in the history",
         }
+    }
+}
+
+impl StepKind {
+    /// The step named `name` in the journal.
+    pub fn from_name(name: &str) -> Option<StepKind> {
+        StepKind::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The journal name of this step's undo.
+    pub fn undo_name(self) -> String {
+        format!("undo-{}", self.name())
     }
 }
 

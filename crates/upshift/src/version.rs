@@ -14,7 +14,7 @@ use std::str::FromStr;
 pub struct Version(semver::Version);
 
 /// How far apart two versions are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Change {
     Same,

@@ -5,11 +5,19 @@ use std::time::Duration;
 
 use sample_server::manifest::Break;
 
-use crate::support::{get, sql, Root, Server};
+use crate::support::{get, Root, Server};
 
 #[test]
-fn broken_migration_leaves_the_database_half_migrated() {
-    let root = Root::new();
+fn broken_migration_leaves_the_database_half_migrated_sqlite() {
+    broken_migration_leaves_the_database_half_migrated(Root::new());
+}
+
+#[test]
+fn broken_migration_leaves_the_database_half_migrated_postgres() {
+    broken_migration_leaves_the_database_half_migrated(Root::postgres());
+}
+
+fn broken_migration_leaves_the_database_half_migrated(root: Root) {
     let old = root.install("2026.1.0", 1, None);
     root.seed(&old, 1000, 3);
     let broken = root.install("2026.2.0", 2, Some(Break::Migration));
@@ -19,27 +27,19 @@ fn broken_migration_leaves_the_database_half_migrated() {
     assert!(out.stderr.contains("half-migrated"), "{}", out.stderr);
 
     assert_eq!(root.snapshot().schema_version, 1);
-    let conn = sql(root.database());
-    let has_slug: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM pragma_table_info('projects') WHERE name = 'slug'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(has_slug, 1, "the ALTER was committed");
-    let filled: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM projects WHERE slug IS NOT NULL",
-            [],
-            |r| r.get(0),
-        )
+    let mut db = root.db();
+    assert!(
+        db.column_exists("projects", "slug").unwrap(),
+        "the ALTER was committed"
+    );
+    let filled: i64 = db
+        .query_one("SELECT count(*) FROM projects WHERE slug IS NOT NULL", &[])
         .unwrap();
     assert!(
         (100..1000).contains(&filled),
         "some batches committed, not all: {filled}"
     );
-    drop(conn);
+    drop(db);
 
     // Not re-runnable, like a real non-transactional migration: only a
     // restore gets this database back.

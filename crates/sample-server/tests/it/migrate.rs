@@ -3,11 +3,19 @@
 
 use serde_json::json;
 
-use crate::support::{get, sql, Root};
+use crate::support::{get, Root};
 
 #[test]
-fn migrate_1_to_2_keeps_projects_and_secrets() {
-    let root = Root::new();
+fn migrate_1_to_2_keeps_projects_and_secrets_sqlite() {
+    migrate_1_to_2_keeps_projects_and_secrets(Root::new());
+}
+
+#[test]
+fn migrate_1_to_2_keeps_projects_and_secrets_postgres() {
+    migrate_1_to_2_keeps_projects_and_secrets(Root::postgres());
+}
+
+fn migrate_1_to_2_keeps_projects_and_secrets(root: Root) {
     let old = root.install("2026.1.0", 1, None);
     root.seed(&old, 250, 7);
     let before = root.snapshot();
@@ -24,24 +32,16 @@ fn migrate_1_to_2_keeps_projects_and_secrets() {
     assert_eq!(after.schema_version, 2);
     assert_eq!(after.projects, before.projects);
     assert_eq!(after.secrets, before.secrets);
-    let conn = sql(root.database());
-    let missing: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM projects WHERE slug IS NULL",
-            [],
-            |r| r.get(0),
-        )
+    let mut db = root.db();
+    let missing: i64 = db
+        .query_one("SELECT count(*) FROM projects WHERE slug IS NULL", &[])
         .unwrap();
     assert_eq!(missing, 0);
-    let slug: String = conn
-        .query_row(
-            "SELECT slug FROM projects WHERE name = 'project-42'",
-            [],
-            |r| r.get(0),
-        )
+    let slug: String = db
+        .query_one("SELECT slug FROM projects WHERE name = 'project-42'", &[])
         .unwrap();
     assert_eq!(slug, "project-42");
-    drop(conn);
+    drop(db);
 
     let again = root.run(&new, "migrate", &[]);
     assert!(

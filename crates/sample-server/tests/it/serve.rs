@@ -7,8 +7,16 @@ use serde_json::json;
 use crate::support::{get, post, put, wait_until, Root};
 
 #[test]
-fn installed_release_serves_the_api_and_drains_tasks() {
-    let root = Root::new();
+fn installed_release_serves_the_api_and_drains_tasks_sqlite() {
+    serves_the_api_and_drains_tasks(Root::new());
+}
+
+#[test]
+fn installed_release_serves_the_api_and_drains_tasks_postgres() {
+    serves_the_api_and_drains_tasks(Root::postgres());
+}
+
+fn serves_the_api_and_drains_tasks(root: Root) {
     let bin = root.install("2026.1.0", 1, None);
     root.seed(&bin, 50, 5);
     let key = root.instance.api_key.clone();

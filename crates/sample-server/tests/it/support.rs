@@ -1,6 +1,7 @@
-//! Shared helpers: an instance with installed releases, commands with a
-//! deadline, a server guard that kills its process on drop, HTTP calls, and
-//! waiting on a condition with a deadline.
+//! Shared helpers: an instance with installed releases (its data in SQLite or
+//! in a PostgreSQL database of the test cluster), commands with a deadline, a
+//! server guard that kills its process on drop, HTTP calls, and waiting on a
+//! condition with a deadline.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use sample_server::config::Licence;
+use sample_server::db::{Db, Source};
 use sample_server::instance::{self, Instance};
 use sample_server::manifest::{Break, Manifest};
 use sample_server::package::{package_release, unpack_release};
@@ -27,9 +29,12 @@ pub fn server_bin() -> PathBuf {
 pub struct Root {
     pub dir: TempDir,
     pub instance: Instance,
+    /// The instance's PostgreSQL database, dropped after the root's files.
+    _pg: Option<crate::pg::TestDb>,
 }
 
 impl Root {
+    /// An instance keeping its data in SQLite.
     pub fn new() -> Root {
         let dir = tempfile::tempdir().unwrap();
         let licence = Licence {
@@ -38,7 +43,25 @@ impl Root {
         };
         let instance =
             instance::create(&dir.path().join("instance"), "127.0.0.1:0", &licence).unwrap();
-        Root { dir, instance }
+        Root {
+            dir,
+            instance,
+            _pg: None,
+        }
+    }
+
+    /// An instance keeping its data in a new database of the test cluster.
+    pub fn postgres() -> Root {
+        let pg = crate::pg::TestDb::new();
+        let mut root = Root::new();
+        root.instance
+            .edit_config(|c| {
+                c.database = None;
+                c.postgres = Some(pg.conn.clone());
+            })
+            .unwrap();
+        root._pg = Some(pg);
+        root
     }
 
     /// Packages a release, unpacks it into `versions/<v>` and returns its binary.
@@ -59,8 +82,13 @@ impl Root {
         &self.instance.config_path
     }
 
-    pub fn database(&self) -> &Path {
-        &self.instance.config.database
+    pub fn source(&self) -> Source {
+        self.instance.config.source().unwrap()
+    }
+
+    /// A read-only connection for inspecting the data directly.
+    pub fn db(&self) -> Db {
+        Db::open_read_only(&self.source()).unwrap()
     }
 
     /// Runs `bin <command> --config <config> <extra>` to completion.
@@ -92,7 +120,8 @@ impl Root {
     }
 
     pub fn snapshot(&self) -> sample_server::data::Snapshot {
-        sample_server::data::Snapshot::read(self.database(), &self.instance.master_key).unwrap()
+        sample_server::data::Snapshot::read_source(&self.source(), &self.instance.master_key)
+            .unwrap()
     }
 }
 
@@ -255,9 +284,4 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
         assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Opens the instance database for direct inspection.
-pub fn sql(db: &Path) -> rusqlite::Connection {
-    rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap()
 }

@@ -42,6 +42,20 @@ pub fn catalog(inst: &Instance, action: &BackupsAction) -> Result<i32> {
             }
             Ok(0)
         }
+        BackupsAction::Prune(flag) => {
+            let _lock = inst.lock("backups prune")?;
+            let pruned = backup::prune(inst, &state)?;
+            if flag.json {
+                output::json_line(&json!({ "type": "pruned", "backups": pruned }));
+            } else if pruned.is_empty() {
+                println!("nothing to prune");
+            } else {
+                pruned
+                    .iter()
+                    .for_each(|b| println!("pruned #{} {}", b.id, b.path.display()));
+            }
+            Ok(0)
+        }
         BackupsAction::Verify(flag) => {
             let mut failed = 0;
             for record in state.backups(None)? {

@@ -9,12 +9,13 @@
 //! folder removed.
 
 use crate::cli::{DemoArgs, DemoBreak};
-use crate::output::{self, progress::Progress, report};
+use crate::output::{progress::Progress, report};
 use sample_server::fixture::{self, Options};
 use sample_server::manifest::Break;
 use std::path::{Path, PathBuf};
 use upshift::instance::Instance;
 use upshift::plan::{self, Request};
+use upshift::run::OnFailure;
 use upshift::{run, Error, Result};
 
 /// The release a `--break` switch is put into: the minor upgrade's target.
@@ -49,12 +50,9 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
     if !args.json {
         report::plan(&plan);
     }
-    let report = run::execute(&inst, &state, &plan, &progress)?;
-    if args.json {
-        output::json_line(&report::run_json(&report));
-        report::errors(&report);
-    } else {
-        report::run(&report);
+    let report = run::execute(&inst, &state, &plan, OnFailure::Rollback, &progress)?;
+    let code = report::emit(&report, args.json);
+    if !args.json {
         if let Some(keep) = &args.keep {
             println!(
                 "\nkept in {}; the server is still running. Try:",
@@ -64,7 +62,7 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
             println!("  upshift -c {} backups list", fx.instance_file.display());
         }
     }
-    Ok(report.outcome.exit_code())
+    Ok(code)
 }
 
 /// The demo folder: `--keep DIR` (must be empty or new) or a temporary one.

@@ -7,12 +7,16 @@ mod demo;
 mod history;
 mod maintenance;
 mod plan;
+mod resume;
+mod rollback;
 mod status;
 mod upgrade;
 
 use crate::cli::{Cli, Command};
+use std::io::{BufRead, IsTerminal, Write};
 use upshift::instance::Instance;
-use upshift::Result;
+use upshift::state::State;
+use upshift::{Error, Result};
 
 impl Command {
     /// Whether the command was asked for JSON output.
@@ -20,9 +24,13 @@ impl Command {
         match self {
             Command::Plan(t) => t.json,
             Command::Upgrade(u) => u.target.json,
+            Command::Resume(r) => r.json,
+            Command::Rollback(r) => r.json,
             Command::Status(j) | Command::History(j) | Command::Check(j) => j.json,
             Command::Backups { action } => match action {
-                crate::cli::BackupsAction::List(j) | crate::cli::BackupsAction::Verify(j) => j.json,
+                crate::cli::BackupsAction::List(j)
+                | crate::cli::BackupsAction::Verify(j)
+                | crate::cli::BackupsAction::Prune(j) => j.json,
             },
             Command::Demo(d) => d.json,
             Command::Backup { .. } | Command::Maintenance { .. } => false,
@@ -39,6 +47,8 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
     match &cli.command {
         Command::Plan(target) => plan::run(&inst, target),
         Command::Upgrade(args) => upgrade::run(&inst, args),
+        Command::Resume(args) => resume::run(&inst, args),
+        Command::Rollback(args) => rollback::run(&inst, args),
         Command::Status(flag) => status::run(&inst, flag.json),
         Command::History(flag) => history::run(&inst, flag.json),
         Command::Backup { what } => backup::take(&inst, *what),
@@ -46,5 +56,37 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Maintenance { action } => maintenance::run(&inst, *action),
         Command::Check(flag) => check::run(&inst, flag.json),
         Command::Demo(_) => unreachable!("handled above"),
+    }
+}
+
+/// Asks `question` on a terminal; refuses without one.
+fn confirm(question: &str) -> Result<()> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::input("not on a terminal and --yes not given")
+            .hint("pass --yes to go ahead without a prompt"));
+    }
+    print!("{question} [y/N] ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(Error::input("cancelled; nothing changed"))
+    }
+}
+
+/// Refuses to start a new run while one is unfinished.
+fn refuse_unfinished(state: &State) -> Result<()> {
+    match state.unfinished_run()? {
+        Some(run) => Err(Error::input(format!(
+            "run {} ({} -> {}) did not finish: it is {}",
+            run.id,
+            run.from,
+            run.to,
+            run.status.as_str()
+        ))
+        .hint("`upshift status` shows where it stopped; `upshift resume` carries it on, `upshift rollback` undoes it")),
+        None => Ok(()),
     }
 }

@@ -78,20 +78,33 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
 
 /// What the operator should do about the last run.
 fn advice(run: &RunRecord, steps: &[StepRecord]) -> String {
-    let stopped_at = steps
+    let last = steps
         .iter()
-        .rev()
-        .find(|s| s.finished_at.is_none() || s.error.is_some());
+        .max_by_key(|s| (s.finished_at.is_none(), s.started_at.clone()));
+    let rolling_back = steps.iter().any(|s| s.name.starts_with("undo-"));
     match run.status {
         RunStatus::Succeeded => format!("nothing: {} is installed", run.to),
-        RunStatus::Failed => "nothing changed on the server; fix the error above and upgrade again".into(),
-        RunStatus::RolledBack => format!("the server is back on {}; fix the cause before trying again", run.from),
-        RunStatus::Running | RunStatus::NeedsOperator => match stopped_at {
-            Some(step) => format!(
-                "the run stopped in step `{}` inside the maintenance window. The database backup of this run is in the catalog (`upshift backups list`). Restore it and switch back to {}, or finish the remaining steps by hand",
-                step.name, run.from
-            ),
-            None => "the run was interrupted between steps; the journal above shows the last one finished".into(),
-        },
+        RunStatus::Failed => {
+            "nothing changed on the server; fix the error above and try again".into()
+        }
+        RunStatus::RolledBack => format!(
+            "the server is back on {} with its data; fix the cause before trying again",
+            run.from
+        ),
+        RunStatus::Running | RunStatus::NeedsOperator => {
+            let at = last
+                .map(|s| format!(" in step `{}`", s.name))
+                .unwrap_or_default();
+            if rolling_back {
+                format!(
+                    "the rollback stopped{at}: fix the cause shown above, then run `upshift rollback` to finish it"
+                )
+            } else {
+                format!(
+                    "the run stopped{at}: `upshift resume` carries it on (each step checks what is already done), `upshift rollback` undoes it (restores this run's database backup and switches back to {})",
+                    run.from
+                )
+            }
+        }
     }
 }

@@ -1,8 +1,8 @@
 //! Plans and run reports, as text and as JSON.
 
 use super::ms;
-use upshift::plan::Plan;
-use upshift::run::Report;
+use upshift::plan::{Plan, RunKind};
+use upshift::run::{Outcome, Report};
 
 /// Prints a plan as a table.
 pub fn plan(plan: &Plan) {
@@ -10,10 +10,19 @@ pub fn plan(plan: &Plan) {
         println!("{}: already on {}; nothing to do", plan.instance, plan.from);
         return;
     }
-    println!(
-        "{}: {} -> {} ({} upgrade)",
-        plan.instance, plan.from, plan.to, plan.change
-    );
+    match plan.kind {
+        RunKind::Upgrade => println!(
+            "{}: {} -> {} ({} upgrade)",
+            plan.instance, plan.from, plan.to, plan.change
+        ),
+        RunKind::Rollback => println!(
+            "{}: roll back run {} from {} to {}",
+            plan.instance,
+            plan.rolls_back.as_deref().unwrap_or("?"),
+            plan.from,
+            plan.to
+        ),
+    }
     println!("  #  step             window  undo  estimate   what");
     for (i, s) in plan.steps.iter().enumerate() {
         println!(
@@ -42,13 +51,26 @@ pub fn plan_json(plan: &Plan) -> serde_json::Value {
     value
 }
 
+/// Prints a run's report (text or the JSON summary) and returns its exit code.
+pub fn emit(report: &Report, json: bool) -> i32 {
+    if json {
+        super::json_line(&run_json(report));
+        errors(report);
+    } else {
+        run(report);
+    }
+    report.outcome.exit_code()
+}
+
 /// Prints a run's report.
 pub fn run(report: &Report) {
-    let verb = match report.outcome.summary_name() {
-        "upgraded" => "upgraded",
-        "rolled_back" => "rolled back",
-        "nothing_to_do" => "nothing to do for",
-        _ => "FAILED to upgrade",
+    let verb = match report.outcome {
+        Outcome::Upgraded => "done:",
+        Outcome::Reverted => "rolled back:",
+        Outcome::RolledBack => "FAILED and rolled back:",
+        Outcome::NothingToDo => "nothing to do for",
+        Outcome::Refused | Outcome::Failed => "FAILED (nothing changed):",
+        Outcome::NeedsOperator => "STOPPED, needs an operator:",
     };
     println!();
     println!(
@@ -58,7 +80,7 @@ pub fn run(report: &Report) {
     if let Some(window) = report.window_ms {
         println!("maintenance window: {}", ms(window));
         for (step, step_ms, share) in report.shares() {
-            println!("  {:<16} {:>9}  {:>5.1}%", step.name(), ms(step_ms), share);
+            println!("  {:<20} {:>9}  {:>5.1}%", step, ms(step_ms), share);
         }
     }
     errors(report);

@@ -283,23 +283,7 @@ fn release_outside_the_licence_is_refused() {
 fn too_little_disk_for_the_backup_is_refused() {
     let sample = Sample::started();
     let small = sample.fx.dir.join("small");
-    std::fs::create_dir_all(&small).unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
-        .arg(&small)
-        .status()
-        .unwrap();
-    assert!(
-        mounted.success(),
-        "this test mounts a 1 MiB tmpfs and needs root"
-    );
-    struct Unmount<'a>(&'a Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(self.0).status();
-        }
-    }
-    let _unmount = Unmount(&small);
+    let _mount = testkit::Tmpfs::mount(&small, "1m");
     with_instance_file(
         &sample,
         |t| t.replace("[migration]", "[backups]\ndir = \"small\"\n\n[migration]"),

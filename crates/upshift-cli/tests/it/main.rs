@@ -3,6 +3,8 @@
 
 mod bad_input;
 mod demo;
+mod faults;
+mod rollback;
 mod secrets;
 mod support;
 mod upgrade;

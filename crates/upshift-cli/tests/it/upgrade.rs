@@ -130,7 +130,8 @@ fn upgrade_and_prove(sample: &Sample, to: &str) -> serde_json::Value {
 
 #[test]
 fn patch_upgrade_keeps_every_byte() {
-    let sample = Sample::started();
+    let sample = Sample::with_passphrase(&Options::default());
+    sample.start();
     upgrade_and_prove(&sample, "2026.1.1");
     assert_eq!(sample.snapshot().schema_version, 1);
 }
@@ -218,7 +219,7 @@ fn second_upgrade_has_nothing_to_do_and_keys_are_not_taken_twice() {
 }
 
 #[test]
-fn failing_check_stops_in_the_window_with_exit_3_and_the_journal_says_where() {
+fn on_failure_stop_pauses_in_the_window_with_exit_3_and_the_journal_says_where() {
     let sample = Sample::new(&Options {
         brk: Some(("2026.2.0".into(), sample_server::manifest::Break::Health)),
         ..Options::default()
@@ -226,7 +227,7 @@ fn failing_check_stops_in_the_window_with_exit_3_and_the_journal_says_where() {
     sample.start();
     let out = sample
         .upshift()
-        .args(["upgrade", "--yes", "--json"])
+        .args(["upgrade", "--yes", "--json", "--on-failure", "stop"])
         .output()
         .unwrap();
     assert_eq!(
@@ -252,7 +253,10 @@ fn failing_check_stops_in_the_window_with_exit_3_and_the_journal_says_where() {
         .collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0]["name"], "checks");
-    assert!(status["advice"].as_str().unwrap().contains("checks"));
+    assert!(status["advice"]
+        .as_str()
+        .unwrap()
+        .contains("upshift resume"));
     // A new upgrade is refused until the stopped run is settled.
     let out = sample
         .upshift()

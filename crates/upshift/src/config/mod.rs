@@ -17,7 +17,7 @@ mod release;
 mod service;
 
 pub use checks::CheckConfig;
-pub use database::{BackupsConfig, DatabaseConfig, MigrationConfig};
+pub use database::{BackupsConfig, DatabaseConfig, MigrationConfig, PgStrategy, PostgresConfig};
 pub use http::{HeaderValue, Headers, HttpProbe, HttpRequest};
 pub use install::InstallConfig;
 pub use keys::{HttpGet, KeySource, KeysConfig, LicenceConfig, ValueSource};
@@ -61,6 +61,14 @@ pub struct InstanceSection {
     pub product: Option<String>,
     /// Journal, catalog, cache and backups; default `.upshift` beside the file.
     pub state_dir: Option<FilePath>,
+    /// Timeout of each HTTP request to the server (maintenance, drain,
+    /// checks, ready probes, keys, licence).
+    #[serde(default = "default_http_timeout", with = "humantime_serde")]
+    pub http_timeout: std::time::Duration,
+}
+
+fn default_http_timeout() -> std::time::Duration {
+    std::time::Duration::from_secs(30)
 }
 
 /// A loaded instance file and where it came from.
@@ -259,6 +267,12 @@ fn secrets<'a>(file: &'a InstanceFile) -> Vec<(String, &'a crate::secret::Secret
         if let Some(i) = &keys.identity {
             out.push(("keys.identity".into(), i));
         }
+    }
+    if let DatabaseConfig::Postgres(PostgresConfig {
+        password: Some(p), ..
+    }) = &file.database
+    {
+        out.push(("database.password".into(), p));
     }
     out
 }

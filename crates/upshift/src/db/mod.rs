@@ -3,9 +3,15 @@
 //! One trait, one file per engine. Every backup a driver writes is verified
 //! before it is reported (the engine's own integrity check, then a SHA-256 of
 //! the file) and the run enters it in the backup catalog.
+//!
+//! A backup is usually one file; it may also be a folder (a PostgreSQL
+//! directory dump, whose catalog SHA-256 is that of the manifest inside it,
+//! see [`Database::backup_sha256`]) or a small marker file naming a snapshot
+//! kept inside the database server (see [`Database::finalize`] and
+//! [`Database::discard`]).
 
 use crate::config::DatabaseConfig;
-use crate::error::Result;
+use crate::error::{Context, Result};
 use std::path::{Path, PathBuf};
 
 /// A finished, verified backup file.
@@ -36,13 +42,59 @@ pub trait Database: std::fmt::Debug + Send + Sync {
     fn content_checksum(&self) -> Result<String>;
     /// First column of the first row of `sql`, as JSON (null if no row).
     fn query_scalar(&self, sql: &str) -> Result<serde_json::Value>;
+    /// The content checksum of the data in a backup, where the engine can
+    /// read a backup as a database; a restore is then proven by comparing.
+    fn backup_checksum(&self, _backup: &Path) -> Result<Option<String>> {
+        Ok(None)
+    }
+    /// Checks, before anything changes, what a backup and a restore will
+    /// need (tool versions, privileges, other sessions); returns notes for
+    /// the operator. Every refusal is an input error.
+    fn preflight(&self) -> Result<Vec<String>> {
+        Ok(vec![])
+    }
+    /// Which backup strategy is used and why, for `plan`.
+    fn strategy_note(&self) -> Option<String> {
+        None
+    }
+    /// Turns a backup that lives inside the database server (a snapshot)
+    /// into a portable, verified backup named `name` in `dir`, to be run
+    /// after the maintenance window; `None` when `backup` is portable already.
+    fn finalize(&self, backup: &Path, dir: &Path, name: &str) -> Result<Option<BackupFile>> {
+        let _ = (backup, dir, name);
+        Ok(None)
+    }
+    /// Deletes a backup (retention): the file or folder, and whatever it
+    /// keeps inside the database server.
+    fn discard(&self, backup: &Path) -> Result<()> {
+        remove_backup(backup)
+    }
+    /// The SHA-256 the catalog keeps for a backup: of the file, or of the
+    /// manifest that lists every file of a backup folder.
+    fn backup_sha256(&self, backup: &Path) -> Result<String> {
+        crate::fsutil::sha256_file(backup)
+    }
 }
 
 /// Opens the driver the instance file names.
 pub fn open(cfg: &DatabaseConfig) -> Box<dyn Database> {
     match cfg {
         DatabaseConfig::Sqlite { path } => Box::new(sqlite::Sqlite::new(path.path())),
+        DatabaseConfig::Postgres(pg) => Box::new(postgres::Postgres::new(pg)),
     }
 }
 
+/// Removes a backup file or folder; one already gone is fine.
+fn remove_backup(backup: &Path) -> Result<()> {
+    let removed = match backup.is_dir() {
+        true => std::fs::remove_dir_all(backup),
+        false => std::fs::remove_file(backup),
+    };
+    match removed {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other.context(|| format!("cannot remove backup {}", backup.display())),
+    }
+}
+
+mod postgres;
 mod sqlite;

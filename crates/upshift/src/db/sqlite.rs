@@ -36,6 +36,8 @@ use std::time::{Duration, Instant};
 const STEP_PAGES: i32 = 1024;
 /// How long to keep retrying a step while another connection holds a lock.
 const BUSY_WAIT: Duration = Duration::from_secs(30);
+/// How long preflight waits for a lock held by someone else.
+const PING_WAIT: Duration = Duration::from_secs(5);
 /// How a full disk is said in messages.
 const DISK_FULL: &str = "no space left on device";
 
@@ -77,7 +79,7 @@ impl Sqlite {
             )?;
             set_journal_mode(&dst, "off")?;
             dst.pragma_update(None, "synchronous", "OFF")?;
-            copy(&src, &mut dst, progress)?;
+            copy(&src, &mut dst, progress, "db-backup-copy")?;
             set_journal_mode(&dst, "delete")?;
             dst.close().map_err(|(_, e)| e)
         })();
@@ -108,11 +110,27 @@ impl Database for Sqlite {
     }
 
     fn ping(&self) -> Result<()> {
-        self.read_only()?
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .input_context(|| format!("cannot read SQLite database {}", self.path.display()))?;
+        let conn = self.read_only()?;
+        conn.busy_timeout(PING_WAIT)
+            .context(|| format!("cannot configure {}", self.path.display()))?;
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+            .map_err(|e| {
+                let locked = matches!(
+                    e.sqlite_error_code(),
+                    Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                );
+                let error = Error::input(format!("cannot read SQLite database {}", self.path.display()))
+                    .caused_by(e);
+                if locked {
+                    error.hint(format!(
+                        "another process holds a lock on it (`fuser {}` names it); upshift waits {} at most",
+                        self.path.display(),
+                        humantime::format_duration(PING_WAIT)
+                    ))
+                } else {
+                    error
+                }
+            })?;
         Ok(())
     }
 
@@ -174,7 +192,7 @@ impl Database for Sqlite {
             )?;
             live.busy_timeout(BUSY_WAIT)?;
             live.pragma_update(None, "synchronous", "FULL")?;
-            copy(&src, &mut live, &|_, _| {})?;
+            copy(&src, &mut live, &|_, _| {}, "db-restore-copy")?;
             live.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
             live.close().map_err(|(_, e)| e)
         })();
@@ -191,6 +209,10 @@ impl Database for Sqlite {
     fn content_checksum(&self) -> Result<String> {
         let conn = self.read_only()?;
         checksum(&conn).context(|| format!("cannot read {}", self.describe()))
+    }
+
+    fn backup_checksum(&self, backup: &Path) -> Result<Option<String>> {
+        Sqlite::new(backup).content_checksum().map(Some)
     }
 
     fn query_scalar(&self, sql: &str) -> Result<serde_json::Value> {
@@ -218,16 +240,26 @@ fn open_read_only(path: &Path) -> Result<Connection> {
 }
 
 /// Copies every page of `from` into `to`; `progress` gets bytes done and total.
+/// Copies every page with the online backup API. `failpoint` names the
+/// point a fault-injection test may stop at after the first pages were
+/// written and before the copy commits.
 fn copy(
     from: &Connection,
     to: &mut Connection,
     progress: &dyn Fn(u64, u64),
+    failpoint: &str,
 ) -> rusqlite::Result<()> {
     let page_size = from.query_row("PRAGMA page_size", [], |r| r.get::<_, i64>(0))? as u64;
     let backup = Backup::new(from, to)?;
     let deadline = Instant::now() + BUSY_WAIT;
     loop {
         let step = backup.step(STEP_PAGES)?;
+        crate::failpoint::hit(failpoint).map_err(|e| {
+            rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                Some(e.to_string()),
+            )
+        })?;
         let p = backup.progress();
         let total = p.pagecount.max(0) as u64;
         let done = total.saturating_sub(p.remaining.max(0) as u64);

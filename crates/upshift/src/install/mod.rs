@@ -197,6 +197,7 @@ impl Install {
         }
         std::os::unix::fs::symlink(&target, &tmp)
             .context(|| format!("cannot create the link {}", tmp.display()))?;
+        crate::failpoint::hit("switch-link")?;
         if let Err(e) = std::fs::rename(&tmp, &link) {
             let _ = std::fs::remove_file(&tmp);
             return Err(Error::failed(format!("cannot replace {}", link.display()))

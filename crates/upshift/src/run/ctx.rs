@@ -1,5 +1,6 @@
 //! What a step sees while it runs, and what it hands back.
 
+use super::{OnFailure, Report};
 use crate::events::{Event, Reporter};
 use crate::instance::Instance;
 use crate::plan::Plan;
@@ -8,6 +9,7 @@ use crate::step::StepKind;
 use crate::template::Vars;
 use crate::version::Version;
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 /// The run's context, passed to every step.
 pub struct Ctx<'a> {
@@ -21,6 +23,18 @@ pub struct Ctx<'a> {
     pub reporter: &'a dyn Reporter,
     /// Outputs of the steps finished so far (from the journal on resume).
     pub outputs: BTreeMap<StepKind, serde_json::Value>,
+    /// Steps that started, in order (from the journal on resume).
+    pub started: Vec<StepKind>,
+    /// Steps whose undo finished.
+    pub undone: Vec<StepKind>,
+    /// The next free journal sequence number.
+    pub next_seq: usize,
+    /// Journal sequence numbers of the plan's steps.
+    seqs: BTreeMap<StepKind, usize>,
+    /// When this process saw the maintenance window open.
+    window: Option<Instant>,
+    pub on_failure: OnFailure,
+    pub report: Report,
 }
 
 /// A step that ended well.
@@ -67,9 +81,16 @@ impl<'a> Ctx<'a> {
         run_id: &'a str,
         plan: &'a Plan,
         reporter: &'a dyn Reporter,
+        on_failure: OnFailure,
     ) -> Self {
         let from = plan.from_version();
         let to = plan.to_version();
+        let seqs = plan
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.step, i))
+            .collect();
         Ctx {
             vars: inst.vars(Some(&from), &to),
             inst,
@@ -80,7 +101,34 @@ impl<'a> Ctx<'a> {
             to,
             reporter,
             outputs: BTreeMap::new(),
+            started: Vec::new(),
+            undone: Vec::new(),
+            next_seq: plan.steps.len(),
+            seqs,
+            window: None,
+            on_failure,
+            report: Report::new(run_id, plan),
         }
+    }
+
+    /// The journal sequence number of a planned step.
+    pub fn seq_of(&self, step: StepKind) -> usize {
+        self.seqs[&step]
+    }
+
+    /// Notes that the maintenance window is open (from now, for this process).
+    pub fn open_window(&mut self) {
+        self.window.get_or_insert_with(Instant::now);
+    }
+
+    /// Whether any step inside the window has started: the server was touched.
+    pub fn window_was_opened(&self) -> bool {
+        self.started.iter().any(|s| s.in_window())
+    }
+
+    /// How long the window has been open, as this process saw it.
+    pub fn window_ms(&self) -> Option<u64> {
+        self.window.map(|w| w.elapsed().as_millis() as u64)
     }
 
     /// Reports bytes moved by `step`.

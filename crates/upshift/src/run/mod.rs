@@ -1,30 +1,52 @@
-//! The run engine: carries a plan out step by step, journaled.
+//! The run engine: carries a plan out step by step, journaled, and undoes it
+//! when a step fails inside the maintenance window.
 //!
 //! Before a step acts, the journal records that it started; after, that it
 //! finished (with its output, e.g. the id of the backup it took) or failed.
 //! The journal is committed with `synchronous=FULL`, so after a crash the
-//! state database says exactly which step was in flight.
+//! state database says exactly which step was in flight, and [`resume`]
+//! picks the run up there: every step first looks whether its work is
+//! already done.
 //!
-//! A failure before the maintenance window opened changed nothing on the
-//! server: the run ends `failed` (exit 2 for bad input such as a checksum
-//! mismatch, 1 otherwise). A failure inside the window stops the run as
-//! `needs_operator` (exit 3) and `status` says where it stopped.
+//! - A failure before the window opened changed nothing on the server: the
+//!   run ends `failed` (exit 2 for bad input such as a checksum mismatch,
+//!   1 otherwise).
+//! - A failure inside the window is undone (the default): every step that
+//!   started is undone in reverse order (stop the new version, switch back,
+//!   restore the verified backup and prove its checksum, start the old
+//!   version and check it, maintenance off), each undo journaled as
+//!   `undo-<step>`. The run ends `rolled_back` (exit 1), or, if an undo
+//!   fails, `needs_operator` (exit 3) with the journal saying where.
+//! - With [`OnFailure::Stop`] the run stops as `needs_operator` instead, for
+//!   an operator to `resume` or `rollback`.
 
 mod ctx;
+mod forward;
 mod report;
 mod steps;
+mod undo;
 
 pub use ctx::{Ctx, Done};
 pub use report::{Outcome, Report, StepReport};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::events::{Event, Reporter};
 use crate::instance::Instance;
 use crate::plan::Plan;
-use crate::state::{RunStatus, State};
-use std::time::Instant;
+use crate::state::{RunRecord, RunStatus, State, StepStatus};
+use crate::step::StepKind;
 
-/// Executes `plan` on `inst`. The caller holds the instance lock.
+/// What to do when a step fails inside the maintenance window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OnFailure {
+    /// Undo everything and come back up on the old version.
+    #[default]
+    Rollback,
+    /// Stop where it failed, for an operator to `resume` or `rollback`.
+    Stop,
+}
+
+/// Executes `plan` as a new run. The caller holds the instance lock.
 ///
 /// Errors are returned only when the journal itself cannot be written; a
 /// failing step is reported in the [`Report`].
@@ -32,71 +54,124 @@ pub fn execute(
     inst: &Instance,
     state: &State,
     plan: &Plan,
+    on_failure: OnFailure,
     reporter: &dyn Reporter,
 ) -> Result<Report> {
     let plan_json = serde_json::to_value(plan).unwrap_or_default();
-    let run_id = state.create_run("upgrade", &plan.from, &plan.to, &plan_json)?;
+    let run_id = state.create_run(plan.kind.as_str(), &plan.from, &plan.to, &plan_json)?;
     reporter.report(&Event::RunStarted {
         run_id: run_id.clone(),
         from: plan.from.clone(),
         to: plan.to.clone(),
     });
-    let mut ctx = Ctx::new(inst, state, &run_id, plan, reporter);
-    let mut report = Report::new(&run_id, plan);
-    let mut window: Option<Instant> = None;
-    for (seq, planned) in plan.steps.iter().enumerate() {
-        let step = planned.step;
-        state.step_started(&run_id, seq, step.name(), step.reversible())?;
-        reporter.report(&Event::StepStarted {
-            step: step.name().into(),
-            index: seq + 1,
-            total: plan.steps.len(),
-            in_window: step.in_window(),
-        });
-        if step.in_window() && window.is_none() {
-            window = Some(Instant::now());
-        }
-        let started = Instant::now();
-        let result = steps::apply(step, &mut ctx);
-        let ms = started.elapsed().as_millis() as u64;
-        match result {
-            Ok(done) => {
-                state.step_finished(&run_id, seq, ms, done.skipped, &done.output)?;
-                reporter.report(&Event::StepFinished {
-                    step: step.name().into(),
-                    ms,
-                    skipped: done.skipped,
-                    detail: done.detail.clone(),
-                });
-                ctx.outputs.insert(step, done.output.clone());
-                report.steps.push(StepReport::new(step, ms, &done));
-            }
-            Err(error) => {
-                state.step_failed(&run_id, seq, ms, &error.chain())?;
-                reporter.report(&Event::StepFailed {
-                    step: step.name().into(),
-                    ms,
-                    error: error.chain(),
-                });
-                let window_ms = window.map(|w| w.elapsed().as_millis() as u64);
-                let (status, outcome) = match window {
-                    None => (RunStatus::Failed, Outcome::failed_untouched(&error)),
-                    Some(_) => (RunStatus::NeedsOperator, Outcome::NeedsOperator),
-                };
-                state.finish_run(&run_id, status, window_ms, Some(&error.chain()))?;
-                report.fail(step, ms, outcome, window_ms, &error);
-                return Ok(report);
-            }
-        }
-        if step.in_window() && is_last_in_window(plan, seq) {
-            report.window_ms = window.map(|w| w.elapsed().as_millis() as u64);
-        }
-    }
-    state.finish_run(&run_id, RunStatus::Succeeded, report.window_ms, None)?;
-    report.outcome = Outcome::Upgraded;
-    Ok(report)
+    let mut ctx = Ctx::new(inst, state, &run_id, plan, reporter, on_failure);
+    forward::drive(&mut ctx, 0)
 }
 
-fn is_last_in_window(plan: &Plan, seq: usize) -> bool {
-    plan.steps[seq + 1..].iter().all(|s| !s.in_window)
+/// Continues an unfinished run from its journal: forward from the first step
+/// not done, or, if it was rolling back, on with the rollback.
+pub fn resume(
+    inst: &Instance,
+    state: &State,
+    run: &RunRecord,
+    on_failure: OnFailure,
+    reporter: &dyn Reporter,
+) -> Result<Report> {
+    let plan = journaled_plan(inst, run)?;
+    state.resume_run(&run.id)?;
+    let mut ctx = Ctx::new(inst, state, &run.id, &plan, reporter, on_failure);
+    let rolling_back = replay(&mut ctx)?;
+    if rolling_back {
+        return undo::all(&mut ctx, None);
+    }
+    let next = plan
+        .steps
+        .iter()
+        .position(|s| !ctx.outputs.contains_key(&s.step))
+        .unwrap_or(plan.steps.len());
+    forward::drive(&mut ctx, next)
+}
+
+/// Rolls an unfinished run back from its journal.
+pub fn rollback_unfinished(
+    inst: &Instance,
+    state: &State,
+    run: &RunRecord,
+    reporter: &dyn Reporter,
+) -> Result<Report> {
+    let plan = journaled_plan(inst, run)?;
+    state.resume_run(&run.id)?;
+    let mut ctx = Ctx::new(inst, state, &run.id, &plan, reporter, OnFailure::Rollback);
+    replay(&mut ctx)?;
+    undo::all(&mut ctx, None)
+}
+
+/// The plan a run was started with, as the journal keeps it.
+fn journaled_plan(inst: &Instance, run: &RunRecord) -> Result<Plan> {
+    let mut plan: Plan = serde_json::from_value(run.plan.clone()).map_err(|e| {
+        Error::failed(format!(
+            "run {}: the journaled plan cannot be read ({e})",
+            run.id
+        ))
+        .hint("this run was written by another upshift version; finish it with that version")
+    })?;
+    plan.refresh_release(inst)?;
+    Ok(plan)
+}
+
+/// Loads what the journal says happened into `ctx`; true if the run was
+/// already rolling back.
+fn replay(ctx: &mut Ctx) -> Result<bool> {
+    let mut rolling_back = false;
+    for step in ctx.state.steps(ctx.run_id)? {
+        ctx.next_seq = ctx.next_seq.max(step.seq + 1);
+        let finished = matches!(step.status, StepStatus::Done | StepStatus::Skipped);
+        if let Some(kind) = step
+            .name
+            .strip_prefix("undo-")
+            .and_then(StepKind::from_name)
+        {
+            rolling_back = true;
+            if finished {
+                ctx.undone.push(kind);
+            }
+            continue;
+        }
+        let Some(kind) = StepKind::from_name(&step.name) else {
+            return Err(Error::failed(format!(
+                "run {}: unknown step `{}` in the journal",
+                ctx.run_id, step.name
+            )));
+        };
+        if !ctx.started.contains(&kind) {
+            ctx.started.push(kind);
+        }
+        if finished {
+            ctx.outputs.insert(kind, step.output);
+        }
+    }
+    Ok(rolling_back)
+}
+
+/// Ends the run in the journal and the report.
+fn finish(
+    ctx: &mut Ctx,
+    status: RunStatus,
+    outcome: Outcome,
+    error: Option<&Error>,
+) -> Result<Report> {
+    let window_ms = ctx.window_ms();
+    ctx.state.finish_run(
+        ctx.run_id,
+        status,
+        window_ms,
+        error.map(Error::chain).as_deref(),
+    )?;
+    ctx.report.outcome = outcome;
+    ctx.report.window_ms = window_ms;
+    if let Some(error) = error {
+        ctx.report.error = Some(error.chain());
+        ctx.report.hint = error.hint_text().map(str::to_string);
+    }
+    Ok(std::mem::replace(&mut ctx.report, Report::empty()))
 }

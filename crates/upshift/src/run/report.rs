@@ -12,6 +12,9 @@ use serde::Serialize;
 pub enum Outcome {
     /// The new version runs and passed its checks.
     Upgraded,
+    /// A rollback run, asked for by an operator, finished: the previous
+    /// version runs on its restored data.
+    Reverted,
     /// Already on the target.
     NothingToDo,
     /// Refused before anything changed: bad input (checksum, signature, disk).
@@ -35,7 +38,7 @@ impl Outcome {
     /// The process exit code (DESIGN.md's CLI contract).
     pub fn exit_code(self) -> i32 {
         match self {
-            Outcome::Upgraded | Outcome::NothingToDo => 0,
+            Outcome::Upgraded | Outcome::Reverted | Outcome::NothingToDo => 0,
             Outcome::Failed | Outcome::RolledBack => 1,
             Outcome::Refused => 2,
             Outcome::NeedsOperator => 3,
@@ -47,7 +50,7 @@ impl Outcome {
         match self {
             Outcome::Upgraded => "upgraded",
             Outcome::NothingToDo => "nothing_to_do",
-            Outcome::RolledBack => "rolled_back",
+            Outcome::RolledBack | Outcome::Reverted => "rolled_back",
             Outcome::Refused | Outcome::Failed | Outcome::NeedsOperator => "failed",
         }
     }
@@ -56,7 +59,8 @@ impl Outcome {
 /// One finished step.
 #[derive(Debug, Clone, Serialize)]
 pub struct StepReport {
-    pub step: StepKind,
+    /// The step's name (`undo-<step>` for an undo).
+    pub step: String,
     pub ms: u64,
     pub in_window: bool,
     pub skipped: bool,
@@ -67,12 +71,19 @@ pub struct StepReport {
 impl StepReport {
     pub(crate) fn new(step: StepKind, ms: u64, done: &Done) -> Self {
         StepReport {
-            step,
+            step: step.name().to_string(),
             ms,
             in_window: step.in_window(),
             skipped: done.skipped,
             failed: false,
             detail: done.detail.clone(),
+        }
+    }
+
+    pub(crate) fn undo(step: StepKind, ms: u64, done: &Done) -> Self {
+        StepReport {
+            step: step.undo_name(),
+            ..StepReport::new(step, ms, done)
         }
     }
 }
@@ -105,10 +116,20 @@ impl Report {
     /// The report of a plan with nothing to do.
     pub fn nothing_to_do(plan: &Plan) -> Self {
         Report {
-            run_id: None,
             instance: plan.instance.clone(),
             from: plan.from.clone(),
             to: plan.to.clone(),
+            ..Report::empty()
+        }
+    }
+
+    /// An empty report, to move a finished one out of a context.
+    pub(crate) fn empty() -> Self {
+        Report {
+            run_id: None,
+            instance: String::new(),
+            from: String::new(),
+            to: String::new(),
             outcome: Outcome::NothingToDo,
             window_ms: None,
             steps: Vec::new(),
@@ -118,36 +139,27 @@ impl Report {
         }
     }
 
-    pub(crate) fn fail(
-        &mut self,
-        step: StepKind,
-        ms: u64,
-        outcome: Outcome,
-        window_ms: Option<u64>,
-        error: &Error,
-    ) {
+    pub(crate) fn push_failed(&mut self, step: StepKind, ms: u64, error: &Error) {
         self.steps.push(StepReport {
-            step,
+            step: step.name().to_string(),
             ms,
             in_window: step.in_window(),
             skipped: false,
             failed: true,
             detail: error.to_string(),
         });
-        self.outcome = outcome;
-        self.window_ms = window_ms;
         self.failed_step = Some(step);
         self.error = Some(error.chain());
         self.hint = error.hint_text().map(str::to_string);
     }
 
     /// Each in-window step's share of the window, in percent.
-    pub fn shares(&self) -> Vec<(StepKind, u64, f64)> {
+    pub fn shares(&self) -> Vec<(&str, u64, f64)> {
         let window = self.window_ms.unwrap_or(0).max(1) as f64;
         self.steps
             .iter()
             .filter(|s| s.in_window)
-            .map(|s| (s.step, s.ms, 100.0 * s.ms as f64 / window))
+            .map(|s| (s.step.as_str(), s.ms, 100.0 * s.ms as f64 / window))
             .collect()
     }
 }

@@ -160,6 +160,14 @@ impl State {
         }
         Ok(())
     }
+
+    /// Removes a backup from the catalog (after its files were deleted).
+    pub fn forget_backup(&self, id: i64) -> Result<()> {
+        self.conn()
+            .execute("DELETE FROM backups WHERE id = ?1", params![id])
+            .context(|| self.fail(format_args!("remove backup {id} from the catalog")))?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

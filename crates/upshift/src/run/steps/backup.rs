@@ -1,8 +1,9 @@
-//! The two backup steps: keys (outside the window, only when they changed)
-//! and the database (inside the window, with the service stopped).
+//! The backup steps: keys (outside the window, only when they changed) and
+//! the database (inside the window, with the service stopped); restoring
+//! the database (undo of the backup, and a rollback run's own step).
 
 use crate::backup::{self, KeysOutcome};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::run::{Ctx, Done};
 use crate::step::StepKind;
 use serde_json::json;
@@ -34,4 +35,26 @@ pub fn database(ctx: &mut Ctx) -> Result<Done> {
         &record.sha256[..12]
     ))
     .with_output(json!({ "backup_id": record.id, "path": record.path })))
+}
+
+/// Undo of `backup-db`: put the data back as this run's backup holds it.
+pub fn restore_own(ctx: &mut Ctx) -> Result<Done> {
+    let id = ctx
+        .outputs
+        .get(&StepKind::BackupDb)
+        .and_then(|o| o.get("backup_id"))
+        .and_then(serde_json::Value::as_i64)
+        .ok_or_else(|| {
+            Error::failed("the journal holds no backup id for this run's database backup")
+        })?;
+    Ok(Done::detail(backup::restore(ctx.inst, ctx.state, id)?))
+}
+
+/// A rollback run's `restore-db`: restore the backup of the upgrade it undoes.
+pub fn restore(ctx: &mut Ctx) -> Result<Done> {
+    let id = ctx
+        .plan
+        .restore_backup
+        .ok_or_else(|| Error::failed("the plan names no backup to restore"))?;
+    Ok(Done::detail(backup::restore(ctx.inst, ctx.state, id)?))
 }

@@ -3,15 +3,22 @@
 use crate::checks::{self, CheckContext};
 use crate::error::{Error, Result};
 use crate::run::{Ctx, Done};
+use crate::version::Version;
 
 pub fn apply(ctx: &mut Ctx) -> Result<Done> {
+    let to = ctx.to.clone();
+    verify(ctx, &to)
+}
+
+/// Runs every check, expecting `version` to be running.
+pub fn verify(ctx: &mut Ctx, version: &Version) -> Result<Done> {
     let inst = ctx.inst;
     let check_ctx = CheckContext {
         client: &inst.client,
         instance_dir: &inst.loaded.dir,
         vars: &ctx.vars,
         db: inst.db.as_ref(),
-        expect_version: Some(&ctx.to),
+        expect_version: Some(version),
     };
     let outcomes = checks::run_all(&inst.loaded.file.checks, &check_ctx);
     let failed: Vec<String> = outcomes

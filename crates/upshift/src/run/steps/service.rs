@@ -1,4 +1,4 @@
-//! Stopping the old version and starting the new one.
+//! Stopping the old version and starting the new one, and the reverse.
 
 use crate::error::Result;
 use crate::run::{Ctx, Done};
@@ -22,5 +22,20 @@ pub fn start(ctx: &mut Ctx) -> Result<Done> {
         "started {} on {}",
         service.describe(),
         ctx.to
+    )))
+}
+
+/// Undo of `stop`: start the version `current` points at again (the old one,
+/// once `switch` is undone) and prove it works.
+pub fn restart_old(ctx: &mut Ctx) -> Result<Done> {
+    let service = &ctx.inst.service;
+    if !service.is_running()? {
+        service.start(&ctx.vars)?;
+    }
+    let from = ctx.from.clone();
+    let checked = super::checks::verify(ctx, &from)?;
+    Ok(Done::detail(format!(
+        "{} running again; {}",
+        from, checked.detail
     )))
 }

@@ -1,0 +1,86 @@
+//! Going back: every step that started is undone in reverse order, each
+//! undo journaled as `undo-<step>`, so a rollback interrupted by a crash is
+//! itself resumed.
+
+use super::{finish, steps, Ctx, Outcome, StepReport};
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::failpoint;
+use crate::state::RunStatus;
+use crate::step::StepKind;
+use std::time::Instant;
+
+/// Undoes what the run did. `cause` is the failure that started the
+/// rollback (none when an operator asked for it).
+pub fn all(ctx: &mut Ctx, cause: Option<Error>) -> Result<super::Report> {
+    let pending: Vec<StepKind> = ctx
+        .started
+        .iter()
+        .rev()
+        .copied()
+        .filter(|s| !ctx.undone.contains(s) && steps::has_undo(*s, ctx))
+        .collect();
+    if pending.iter().any(|s| s.in_window()) {
+        ctx.open_window();
+    }
+    for step in pending {
+        let name = step.undo_name();
+        let seq = ctx.next_seq;
+        ctx.next_seq += 1;
+        ctx.state.step_started(ctx.run_id, seq, &name, false)?;
+        ctx.reporter.report(&Event::StepStarted {
+            step: name.clone(),
+            index: seq + 1,
+            total: 0,
+            in_window: true,
+        });
+        let started = Instant::now();
+        let result = failpoint::hit(&format!("before-{name}"))
+            .and_then(|()| steps::undo(step, ctx))
+            .and_then(|done| failpoint::hit(&format!("after-{name}")).map(|()| done));
+        let ms = started.elapsed().as_millis() as u64;
+        match result {
+            Ok(done) => {
+                ctx.state
+                    .step_finished(ctx.run_id, seq, ms, done.skipped, &done.output)?;
+                ctx.reporter.report(&Event::StepFinished {
+                    step: name,
+                    ms,
+                    skipped: done.skipped,
+                    detail: done.detail.clone(),
+                });
+                ctx.report.steps.push(StepReport::undo(step, ms, &done));
+                ctx.undone.push(step);
+            }
+            Err(error) => {
+                ctx.state.step_failed(ctx.run_id, seq, ms, &error.chain())?;
+                ctx.reporter.report(&Event::StepFailed {
+                    step: name.clone(),
+                    ms,
+                    error: error.chain(),
+                });
+                let error = Error::failed(format!("rollback failed in {name}: {}", error.chain())).hint(format!(
+                    "`upshift status` shows the state of every part; fix the cause and run `upshift rollback` to finish the rollback{}",
+                    cause.as_ref().map(|c| format!(" (the upgrade failed first: {})", c.chain())).unwrap_or_default()
+                ));
+                return finish(
+                    ctx,
+                    RunStatus::NeedsOperator,
+                    Outcome::NeedsOperator,
+                    Some(&error),
+                );
+            }
+        }
+    }
+    let outcome = if ctx.window_was_opened() {
+        Outcome::RolledBack
+    } else {
+        Outcome::Failed
+    };
+    let status = if outcome == Outcome::RolledBack {
+        RunStatus::RolledBack
+    } else {
+        RunStatus::Failed
+    };
+    finish(ctx, status, outcome, cause.as_ref())
+}
