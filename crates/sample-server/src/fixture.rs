@@ -56,6 +56,9 @@ pub struct Options {
     pub postgres: Option<String>,
     /// upshift's PostgreSQL backup strategy: `dump` (default) or `snapshot`.
     pub pg_strategy: String,
+    /// A file holding the PostgreSQL password, named in both the server's
+    /// config and the instance file (`[database] password`).
+    pub pg_password_file: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -69,6 +72,7 @@ impl Default for Options {
             migrate_on_start: false,
             postgres: None,
             pg_strategy: "dump".into(),
+            pg_password_file: None,
         }
     }
 }
@@ -105,7 +109,11 @@ pub fn create(dir: &Path, server_bin: &Path, options: &Options) -> Result<Fixtur
         options.pg_strategy
     );
     let database_toml = match &options.postgres {
-        Some(conn) => postgres_toml(conn, &options.pg_strategy)?,
+        Some(conn) => postgres_toml(
+            conn,
+            &options.pg_strategy,
+            options.pg_password_file.as_deref(),
+        )?,
         None => SQLITE_TOML.to_owned(),
     };
     let brk = options.brk.as_ref().map(|(v, b)| (v.as_str(), *b));
@@ -127,6 +135,7 @@ pub fn create(dir: &Path, server_bin: &Path, options: &Options) -> Result<Fixtur
         if let Some(conn) = &options.postgres {
             c.database = None;
             c.postgres = Some(conn.clone());
+            c.postgres_password_file = options.pg_password_file.clone();
         }
     })?;
     let archive = dir
@@ -195,7 +204,7 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
 const SQLITE_TOML: &str = "kind = \"sqlite\"\npath = \"server/data/sample.sqlite\"";
 
 /// The `[database]` body for a PostgreSQL connection string.
-fn postgres_toml(conn: &str, strategy: &str) -> Result<String> {
+fn postgres_toml(conn: &str, strategy: &str, password_file: Option<&Path>) -> Result<String> {
     // PgTarget refuses a password in the string before anything is parsed here.
     crate::db::PgTarget::new(conn, None)?;
     let config: postgres::Config = conn.parse()?;
@@ -209,8 +218,16 @@ fn postgres_toml(conn: &str, strategy: &str) -> Result<String> {
         .context("the fixture's connection string needs `user=`")?;
     let dbname = config.get_dbname().unwrap_or(user);
     let quote = |s: &str| toml::Value::String(s.to_owned()).to_string();
+    let password = password_file
+        .map(|f| {
+            format!(
+                "\npassword = {{ file = {} }}",
+                quote(&f.display().to_string())
+            )
+        })
+        .unwrap_or_default();
     Ok(format!(
-        "kind = \"postgres\"\nhost = {}\nport = {port}\nuser = {}\ndbname = {}\nstrategy = {}",
+        "kind = \"postgres\"\nhost = {}\nport = {port}\nuser = {}\ndbname = {}\nstrategy = {}{password}",
         quote(&host),
         quote(user),
         quote(dbname),

@@ -1,6 +1,7 @@
 //! A sample installation in a temporary folder, started through upshift's
 //! own service driver, and always stopped when the test ends.
 
+use crate::PgCluster;
 use age::secrecy::ExposeSecret;
 use sample_server::crypto::MasterKey;
 use sample_server::data::Snapshot;
@@ -35,6 +36,26 @@ impl Sample {
         assert_ne!(fast, text, "the fixture's [keys] section changed shape");
         std::fs::write(&sample.fx.instance_file, fast).expect("instance file");
         sample
+    }
+
+    /// Lays out an installation whose data lives in a new database `db` of
+    /// the shared test PostgreSQL cluster, backed up with `strategy`. The
+    /// server and upshift log in as the cluster's superuser, with the
+    /// password in a file that both name.
+    pub fn postgres(cluster: &PgCluster, db: &str, strategy: &str, options: &Options) -> Sample {
+        cluster.create_database(db, None);
+        let conn = format!(
+            "host={} port={} user={} dbname={db}",
+            cluster.host(),
+            cluster.port(),
+            cluster.superuser()
+        );
+        Sample::new(&Options {
+            postgres: Some(conn),
+            pg_strategy: strategy.into(),
+            pg_password_file: Some(cluster.password_file().to_path_buf()),
+            ..options.clone()
+        })
     }
 
     /// Lays out an installation whose key bundle uses the passphrase.
@@ -92,7 +113,7 @@ impl Sample {
 
     /// Every project and every decrypted secret.
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot::read(&self.fx.database, &self.fx.master_key).expect("read sample data")
+        Snapshot::read_source(&self.fx.source, &self.fx.master_key).expect("read sample data")
     }
 
     /// The master key the data is encrypted with.

@@ -2,7 +2,7 @@
 //! verified and entered in the catalog. Used by the run's steps and by the
 //! `backup` and `backups` commands alike.
 
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 use crate::fsutil;
 use crate::instance::Instance;
 use crate::keys::KeyBundle;
@@ -25,6 +25,9 @@ fn needed_for(size: u64) -> u64 {
 
 /// Refuses when the backup folder's file system cannot hold a database backup.
 pub fn check_space(inst: &Instance) -> Result<()> {
+    if inst.loaded.file.database.in_server_backups() {
+        return Ok(());
+    }
     let dir = inst.backups_dir();
     let size = inst.db.size()?;
     let free = fsutil::free_space(&dir)?;
@@ -102,8 +105,53 @@ pub fn database(
     version: &Version,
     progress: &dyn Fn(u64, u64),
 ) -> Result<BackupRecord> {
+    let dir = private_dir(&inst.backups_dir())?;
     let name = format!("db-{version}-{}.bak", stamp());
-    let file = inst.db.backup(&inst.backups_dir(), &name, progress)?;
+    let file = inst.db.backup(&dir, &name, progress)?;
+    catalogue_db(
+        state,
+        &file,
+        run_id,
+        version,
+        "verified when taken; SHA-256 recorded",
+    )
+}
+
+/// Exports an in-server backup (a snapshot) as a portable one, catalogued
+/// beside it; `None` when the backup is portable already.
+pub fn export(
+    inst: &Instance,
+    state: &State,
+    run_id: Option<&str>,
+    version: &Version,
+    id: i64,
+) -> Result<Option<BackupRecord>> {
+    let record = state
+        .backup(id)?
+        .ok_or_else(|| Error::failed(format!("backup #{id} is not in the catalog")))?;
+    let dir = private_dir(&inst.backups_dir())?;
+    let name = format!("db-{version}-{}.bak", stamp());
+    match inst.db.finalize(&record.path, &dir, &name)? {
+        Some(file) => catalogue_db(
+            state,
+            &file,
+            run_id,
+            version,
+            "exported from a snapshot and verified",
+        )
+        .map(Some),
+        None => Ok(None),
+    }
+}
+
+fn catalogue_db(
+    state: &State,
+    file: &crate::db::BackupFile,
+    run_id: Option<&str>,
+    version: &Version,
+    detail: &str,
+) -> Result<BackupRecord> {
+    restrict(&file.path)?;
     let id = state.add_backup(&NewBackup {
         kind: BackupKind::Db,
         path: &file.path,
@@ -113,9 +161,25 @@ pub fn database(
         run_id,
         fingerprint: None,
         verified: true,
-        verify_detail: "integrity check ok; SHA-256 recorded",
+        verify_detail: detail,
     })?;
     catalogued(state, id)
+}
+
+/// Creates `dir` readable by its owner only: backups hold the instance's data.
+fn private_dir(dir: &std::path::Path) -> Result<std::path::PathBuf> {
+    std::fs::create_dir_all(dir)
+        .context(|| format!("cannot create backup folder {}", dir.display()))?;
+    restrict(dir)?;
+    Ok(dir.to_path_buf())
+}
+
+/// Makes a backup file 0600 (a folder 0700).
+fn restrict(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = if path.is_dir() { 0o700 } else { 0o600 };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .context(|| format!("cannot restrict the permissions of {}", path.display()))
 }
 
 /// The database backup an upgrade run took, verified again: `Ok(Ok(id))`
@@ -191,7 +255,7 @@ pub fn verify(inst: &Instance, state: &State, record: &BackupRecord) -> Result<(
 }
 
 fn verify_file(inst: &Instance, record: &BackupRecord) -> Result<String> {
-    let sha = fsutil::sha256_file(&record.path)?;
+    let sha = inst.db.backup_sha256(&record.path)?;
     if sha != record.sha256 {
         return Err(Error::failed(format!(
             "backup #{} ({}): SHA-256 is {sha}, the catalog says {}",
@@ -263,22 +327,8 @@ pub fn prune(inst: &Instance, state: &State) -> Result<Vec<BackupRecord>> {
             {
                 continue;
             }
-            let gone = if record.path.is_dir() {
-                std::fs::remove_dir_all(&record.path)
-            } else {
-                std::fs::remove_file(&record.path)
-            };
-            match gone {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(Error::failed(format!(
-                        "cannot delete backup #{} ({})",
-                        record.id,
-                        record.path.display()
-                    ))
-                    .caused_by(e))
-                }
+            if record.path.exists() {
+                inst.db.discard(&record.path)?;
             }
             state.forget_backup(record.id)?;
             pruned.push(record);

@@ -114,6 +114,9 @@ pub fn make(
     } else {
         steps(inst, state, RunKind::Upgrade)?
     };
+    if let Some(why) = inst.db.strategy_note() {
+        note(reporter, why);
+    }
     Ok(Plan::new(
         RunKind::Upgrade,
         inst,
@@ -317,6 +320,7 @@ fn steps(inst: &Instance, state: &State, kind: RunKind) -> Result<Vec<PlannedSte
         .filter(|step| match step {
             StepKind::BackupKeys => upgrade && cfg.keys.is_some(),
             StepKind::RestoreDb => !upgrade,
+            StepKind::ExportBackup => cfg.database.in_server_backups(),
             StepKind::MaintenanceOn | StepKind::MaintenanceOff => {
                 !matches!(cfg.maintenance, MaintenanceConfig::None)
             }

@@ -25,12 +25,13 @@ pub enum StepKind {
     Start,
     Checks,
     MaintenanceOff,
+    ExportBackup,
     Record,
 }
 
 impl StepKind {
     /// Every step, in run order.
-    pub const ALL: [StepKind; 14] = [
+    pub const ALL: [StepKind; 15] = [
         StepKind::Preflight,
         StepKind::BackupKeys,
         StepKind::Stage,
@@ -44,6 +45,7 @@ impl StepKind {
         StepKind::Start,
         StepKind::Checks,
         StepKind::MaintenanceOff,
+        StepKind::ExportBackup,
         StepKind::Record,
     ];
 
@@ -63,6 +65,7 @@ impl StepKind {
             StepKind::Start => "start",
             StepKind::Checks => "checks",
             StepKind::MaintenanceOff => "maintenance-off",
+            StepKind::ExportBackup => "export-backup",
             StepKind::Record => "record",
         }
     }
@@ -106,6 +109,7 @@ impl StepKind {
             StepKind::Start => "start the new version",
             StepKind::Checks => "prove the new version works",
             StepKind::MaintenanceOff => "turn maintenance mode off",
+            StepKind::ExportBackup => "export the in-server snapshot as a portable, verified dump",
             StepKind::Record => "record the upgrade in the history",
         }
     }

@@ -4,6 +4,7 @@
 mod bad_input;
 mod demo;
 mod faults;
+mod postgres;
 mod rollback;
 mod secrets;
 mod support;

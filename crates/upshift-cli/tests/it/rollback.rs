@@ -2,8 +2,7 @@
 //! upgrade that succeeded can be rolled back later: the instance always ends
 //! healthy on a version, with its data.
 
-use crate::support::{json_lines, summary};
-use sample_server::data::Snapshot;
+use crate::support::{healthy_on, json_lines, rolled_back, summary};
 use sample_server::fixture::Options;
 use sample_server::manifest::Break;
 use std::time::Duration;
@@ -17,37 +16,6 @@ fn broken(brk: Break) -> Sample {
     });
     sample.start();
     sample
-}
-
-/// The server answers on `version`, healthy and out of maintenance, with
-/// exactly the data of `before`.
-fn healthy_on(sample: &Sample, version: &str, before: &Snapshot) {
-    assert_eq!(sample.get("/api").1["Version"], version);
-    assert_eq!(sample.get("/api/health").0, 200);
-    assert_eq!(
-        sample.get("/api/maintenance").1["IsInMaintenanceMode"],
-        false
-    );
-    assert_eq!(&sample.snapshot(), before);
-}
-
-/// `upshift upgrade` that must end rolled back (exit 1).
-fn rolled_back(sample: &Sample, args: &[&str]) -> serde_json::Value {
-    let out = sample
-        .upshift()
-        .args(["upgrade", "--yes", "--json"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary = summary(&out.stdout);
-    assert_eq!(summary["outcome"], "rolled_back", "{summary}");
-    summary
 }
 
 fn edit_instance_file(sample: &Sample, from: &str, to: &str) {
@@ -206,9 +174,8 @@ fn disk_full_during_the_backup_is_rolled_back() {
 fn database_locked_by_another_process_is_refused() {
     let sample = Sample::started();
     let holder = rusqlite::Connection::open(&sample.fx.database).unwrap();
-    holder
-        .execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;")
-        .unwrap();
+    holder.busy_timeout(Duration::from_secs(10)).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE;").unwrap();
     let out = sample
         .upshift()
         .args(["upgrade", "--yes"])

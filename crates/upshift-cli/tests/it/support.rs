@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 
+use sample_server::data::Snapshot;
 use serde_json::Value;
+use testkit::Sample;
 
 /// The JSON lines a `--json` command printed.
 pub fn json_lines(stdout: &[u8]) -> Vec<Value> {
@@ -18,4 +20,35 @@ pub fn summary(stdout: &[u8]) -> Value {
         .rev()
         .find(|v| v["type"] == "summary")
         .unwrap_or_else(|| panic!("no summary in:\n{}", String::from_utf8_lossy(stdout)))
+}
+
+/// The server answers on `version`, healthy and out of maintenance, with
+/// exactly the data of `before`.
+pub fn healthy_on(sample: &Sample, version: &str, before: &Snapshot) {
+    assert_eq!(sample.get("/api").1["Version"], version);
+    assert_eq!(sample.get("/api/health").0, 200);
+    assert_eq!(
+        sample.get("/api/maintenance").1["IsInMaintenanceMode"],
+        false
+    );
+    assert_eq!(&sample.snapshot(), before);
+}
+
+/// `upshift upgrade` that must end rolled back (exit 1).
+pub fn rolled_back(sample: &Sample, args: &[&str]) -> serde_json::Value {
+    let out = sample
+        .upshift()
+        .args(["upgrade", "--yes", "--json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = summary(&out.stdout);
+    assert_eq!(summary["outcome"], "rolled_back", "{summary}");
+    summary
 }

@@ -109,29 +109,44 @@ impl Database for Sqlite {
         Ok(main.len() + wal)
     }
 
+    /// Proves the database is readable and that no other process holds
+    /// its write lock for long (a restore or migration would need it): a
+    /// `BEGIN IMMEDIATE` that is rolled back at once writes nothing.
     fn ping(&self) -> Result<()> {
-        let conn = self.read_only()?;
-        conn.busy_timeout(PING_WAIT)
-            .context(|| format!("cannot configure {}", self.path.display()))?;
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
-            .map_err(|e| {
-                let locked = matches!(
-                    e.sqlite_error_code(),
-                    Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
-                );
-                let error = Error::input(format!("cannot read SQLite database {}", self.path.display()))
-                    .caused_by(e);
-                if locked {
-                    error.hint(format!(
-                        "another process holds a lock on it (`fuser {}` names it); upshift waits {} at most",
-                        self.path.display(),
-                        humantime::format_duration(PING_WAIT)
-                    ))
-                } else {
-                    error
-                }
+        self.read_only()?;
+        let what = || {
+            format!(
+                "cannot lock SQLite database {} for writing",
+                self.path.display()
+            )
+        };
+        let probe = (|| {
+            let conn = Connection::open_with_flags(
+                &self.path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            conn.busy_timeout(PING_WAIT)?;
+            conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
             })?;
-        Ok(())
+            conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
+        })();
+        probe.map_err(|e| {
+            let locked = matches!(
+                e.sqlite_error_code(),
+                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+            );
+            let error = Error::input(what()).caused_by(e);
+            if locked {
+                error.hint(format!(
+                    "another process holds it locked (`fuser {}` names it); upshift waited {}",
+                    self.path.display(),
+                    humantime::format_duration(PING_WAIT)
+                ))
+            } else {
+                error
+            }
+        })
     }
 
     fn backup(&self, dir: &Path, name: &str, progress: &dyn Fn(u64, u64)) -> Result<BackupFile> {

@@ -9,11 +9,12 @@
 //!   and renaming the live one away: CREATEDB and ownership of the live
 //!   database (or superuser). A backup that could not be restored is refused
 //!   here rather than found out in a rollback.
-//! - Other sessions on the live database (see `sessions.rs`). This is meant
-//!   to run with the service stopped, right before the backup.
+//!
+//! It runs before the window, with the service still up, so it does not
+//! look at sessions: those are the service's own until it stops, and the
+//! backup deals with what is left then (see `sessions.rs`).
 
 use super::conn::{one, pg_error};
-use super::sessions::list;
 use super::tools::{server_major, show, tool_major};
 use super::Postgres;
 use crate::config::PgStrategy;
@@ -63,17 +64,6 @@ impl Postgres {
             ));
         }
         notes.push(self.check_privileges(&mut client)?);
-        drop(client);
-        let mut admin = self.connect_admin()?;
-        let own = self.leftover_sessions(&mut admin)?;
-        if !own.is_empty() {
-            notes.push(format!(
-                "{} leftover session(s) of role {} will be ended at backup time: {}",
-                own.len(),
-                self.cfg.user,
-                list(&own)
-            ));
-        }
         if self.cfg.strategy == PgStrategy::Snapshot {
             notes.push(
                 "the snapshot is a full copy inside the cluster: the server needs free disk \

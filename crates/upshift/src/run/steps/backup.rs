@@ -39,15 +39,19 @@ pub fn database(ctx: &mut Ctx) -> Result<Done> {
 
 /// Undo of `backup-db`: put the data back as this run's backup holds it.
 pub fn restore_own(ctx: &mut Ctx) -> Result<Done> {
-    let id = ctx
-        .outputs
+    let id = own_backup(ctx)?;
+    Ok(Done::detail(backup::restore(ctx.inst, ctx.state, id)?))
+}
+
+/// The catalog id of this run's database backup, from the journal.
+fn own_backup(ctx: &Ctx) -> Result<i64> {
+    ctx.outputs
         .get(&StepKind::BackupDb)
         .and_then(|o| o.get("backup_id"))
         .and_then(serde_json::Value::as_i64)
         .ok_or_else(|| {
             Error::failed("the journal holds no backup id for this run's database backup")
-        })?;
-    Ok(Done::detail(backup::restore(ctx.inst, ctx.state, id)?))
+        })
 }
 
 /// A rollback run's `restore-db`: restore the backup of the upgrade it undoes.
@@ -57,4 +61,19 @@ pub fn restore(ctx: &mut Ctx) -> Result<Done> {
         .restore_backup
         .ok_or_else(|| Error::failed("the plan names no backup to restore"))?;
     Ok(Done::detail(backup::restore(ctx.inst, ctx.state, id)?))
+}
+
+/// After the window: turn an in-server snapshot into a portable, verified
+/// dump in the catalog, so an off-machine copy exists too.
+pub fn export(ctx: &mut Ctx) -> Result<Done> {
+    let id = own_backup(ctx)?;
+    match backup::export(ctx.inst, ctx.state, Some(ctx.run_id), &ctx.from, id)? {
+        Some(record) => Ok(Done::detail(format!(
+            "backup #{} exported from the snapshot ({})",
+            record.id,
+            record.path.display()
+        ))
+        .with_output(json!({ "backup_id": record.id }))),
+        None => Ok(Done::skipped("the backup is portable already")),
+    }
 }

@@ -35,6 +35,7 @@ pub fn apply(step: StepKind, ctx: &mut Ctx) -> Result<Done> {
         StepKind::Start => service::start(ctx),
         StepKind::Checks => checks::apply(ctx),
         StepKind::MaintenanceOff => maintenance::set(ctx, false),
+        StepKind::ExportBackup => backup::export(ctx),
         StepKind::Record => record::apply(ctx),
     }
 }

@@ -20,6 +20,7 @@ pub fn apply(ctx: &mut Ctx) -> Result<Done> {
 fn run(ctx: &mut Ctx) -> Result<Done> {
     let inst = ctx.inst;
     inst.db.ping()?;
+    let notes = inst.db.preflight()?;
     let current = inst.current_version()?;
     if current != ctx.from {
         return Err(Error::input(format!(
@@ -71,8 +72,13 @@ fn run(ctx: &mut Ctx) -> Result<Done> {
         ))
         .hint("fix it first; `upshift check` runs the checks"));
     }
-    Ok(Done::detail(format!(
+    let mut detail = format!(
         "{current} running, database reachable, {} health check(s) pass, disk space ok",
         health.len()
-    )))
+    );
+    for note in notes {
+        detail.push_str("; ");
+        detail.push_str(&note);
+    }
+    Ok(Done::detail(detail))
 }
