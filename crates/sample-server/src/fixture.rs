@@ -294,6 +294,10 @@ name = "master-key"
 from = {{ file = "server/keys/master.key" }}
 
 [[keys.sources]]
+name = "master-key-cli"
+from = {{ command = ["{{current}}/bin/sample-server", "show-master-key", "--config", "server/server.toml"] }}
+
+[[keys.sources]]
 name = "licence"
 from = {{ http = {{ url = "{base}/api/licence" }} }}
 

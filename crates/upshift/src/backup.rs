@@ -61,7 +61,7 @@ pub fn keys(
         Error::input("the instance file has no [keys] section")
             .hint("add one: see docs/instance-file.md")
     })?;
-    let bundle = KeyBundle::collect(cfg, &inst.client, &inst.loaded.dir)?;
+    let bundle = KeyBundle::collect(cfg, &inst.client, &inst.loaded.dir, &inst.current_vars()?)?;
     let fingerprint = bundle.fingerprint(&state.salt()?);
     if !force {
         let previous = state

@@ -96,6 +96,12 @@ impl Instance {
         })
     }
 
+    /// Template values for commands outside a run: the installed version.
+    pub fn current_vars(&self) -> Result<Vars> {
+        let current = self.current_version()?;
+        Ok(self.vars(None, &current))
+    }
+
     /// Template values for commands, for an upgrade `from` -> `to`.
     pub fn vars(&self, from: Option<&Version>, to: &Version) -> Vars {
         let mut vars = Vars::default();

@@ -40,7 +40,13 @@ pub fn check(inst: &Instance, release: &Release, reporter: &dyn Reporter) -> Res
 
 /// The YYYY-MM-DD date up to which the licence covers releases.
 pub fn covered_until(inst: &Instance, cfg: &LicenceConfig) -> Result<String> {
-    let raw = source::read(&cfg.from, &inst.client, &inst.loaded.dir, "licence")?;
+    let raw = source::read(
+        &cfg.from,
+        &inst.client,
+        &inst.loaded.dir,
+        &inst.current_vars()?,
+        "licence",
+    )?;
     let text = match &cfg.pointer {
         Some(pointer) => {
             let json: serde_json::Value = serde_json::from_slice(&raw).map_err(|_| {

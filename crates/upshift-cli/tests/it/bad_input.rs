@@ -72,6 +72,16 @@ fn instance_file_errors_are_refused() {
     with_instance_file(
         &sample,
         |t| {
+            t.replace(
+                "stop_timeout = \"10s\"",
+                "stop_timeout = \"10s\"\nstop_signal = \"KILLME\"",
+            )
+        },
+        || refused(&sample, &upgrade, "service.stop_signal"),
+    );
+    with_instance_file(
+        &sample,
+        |t| {
             t.replace("{{current}}", "{curent}")
                 .replace("{current}", "{curent}")
         },

@@ -81,6 +81,11 @@ fn upgrade_and_prove(sample: &Sample, to: &str) -> serde_json::Value {
     let bundle = KeyBundle::open(inst.loaded.file.keys.as_ref().unwrap(), &keys.path).unwrap();
     let master = std::fs::read(sample.fx.root.join("keys/master.key")).unwrap();
     assert_eq!(bundle.get("master-key"), Some(master.as_slice()));
+    assert_eq!(
+        bundle.get("master-key-cli"),
+        Some(master.as_slice()),
+        "the templated command source reads the same key"
+    );
     let licence = std::fs::read(sample.fx.root.join("keys/licence.json")).unwrap();
     let licence: serde_json::Value = serde_json::from_slice(&licence).unwrap();
     let bundled: serde_json::Value =

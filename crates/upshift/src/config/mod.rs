@@ -137,6 +137,14 @@ fn validate(file: &InstanceFile, path: &Path) -> Result<()> {
     for (field, secret) in secrets(file) {
         secret.validate(&at(&field))?;
     }
+    if let ServiceConfig::Process { stop_signal, .. } = &file.service {
+        if !["TERM", "INT", "QUIT", "HUP"].contains(&stop_signal.trim_start_matches("SIG")) {
+            return Err(Error::input(format!(
+                "{}: `{stop_signal}` is not one of TERM, INT, QUIT, HUP",
+                at("service.stop_signal")
+            )));
+        }
+    }
     if let Some(keys) = &file.keys {
         if keys.passphrase.is_none() == keys.recipients.is_empty() {
             return Err(Error::input(format!(

@@ -18,6 +18,7 @@ use crate::config::KeysConfig;
 use crate::error::{Context, Error, Result};
 use crate::fsutil;
 use crate::http;
+use crate::template::Vars;
 use age::secrecy::SecretString;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -53,11 +54,16 @@ impl fmt::Debug for KeyBundle {
 
 impl KeyBundle {
     /// Reads every key the instance file lists.
-    pub fn collect(cfg: &KeysConfig, client: &http::Client, instance_dir: &Path) -> Result<Self> {
+    pub fn collect(
+        cfg: &KeysConfig,
+        client: &http::Client,
+        instance_dir: &Path,
+        vars: &Vars,
+    ) -> Result<Self> {
         let mut keys = BTreeMap::new();
         for source in &cfg.sources {
             let what = format!("keys.sources {}", source.name);
-            let value = super::source::read(&source.from, client, instance_dir, &what)?;
+            let value = super::source::read(&source.from, client, instance_dir, vars, &what)?;
             if keys.insert(source.name.clone(), value).is_some() {
                 return Err(Error::input(format!("{what}: the key is listed twice")));
             }
@@ -410,7 +416,7 @@ mod tests {
             ),
         ]);
         let client = http::Client::new(Duration::from_secs(5));
-        let keys = KeyBundle::collect(&cfg, &client, dir.path()).unwrap();
+        let keys = KeyBundle::collect(&cfg, &client, dir.path(), &Vars::default()).unwrap();
         assert_eq!(keys.names(), ["master", "signing"]);
         assert_eq!(keys.get("master"), Some(CANARY.as_bytes()));
         assert_eq!(keys.get("signing"), Some(&b"secret"[..]));
@@ -430,7 +436,7 @@ mod tests {
                 format!("printf {CANARY}; exit 1"),
             ]),
         ));
-        let err = KeyBundle::collect(&cfg, &client, dir.path()).unwrap_err();
+        let err = KeyBundle::collect(&cfg, &client, dir.path(), &Vars::default()).unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::Input);
         let text = format!("{} {err:?}", err.chain());
         assert!(

@@ -12,6 +12,7 @@ use crate::cmd;
 use crate::config::ValueSource;
 use crate::error::{Context, Error, Result};
 use crate::http;
+use crate::template::Vars;
 use std::path::Path;
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ pub fn read(
     source: &ValueSource,
     client: &http::Client,
     instance_dir: &Path,
+    vars: &Vars,
     what: &str,
 ) -> Result<Vec<u8>> {
     let value = match source {
@@ -32,7 +34,7 @@ pub fn read(
                 .input_context(|| format!("{what}: cannot read {}", path.display()))?
         }
         ValueSource::Command(argv) => {
-            cmd::run_ok(argv, instance_dir, COMMAND_TIMEOUT, what)
+            cmd::run_ok(&vars.render_all(argv), instance_dir, COMMAND_TIMEOUT, what)
                 .map_err(|e| {
                     e.into_input()
                         .hint("run the command by hand to see why it fails")
@@ -123,12 +125,19 @@ mod tests {
         std::fs::write(&path, b"\x00key\n").unwrap();
         let source = ValueSource::File(FilePath::from_path(&path));
         assert_eq!(
-            read(&source, &client(), dir.path(), "k").unwrap(),
+            read(&source, &client(), dir.path(), &Vars::default(), "k").unwrap(),
             b"\x00key\n"
         );
 
         let missing = ValueSource::File(FilePath::from_path(dir.path().join("nope")));
-        let err = read(&missing, &client(), dir.path(), "keys.sources k").unwrap_err();
+        let err = read(
+            &missing,
+            &client(),
+            dir.path(),
+            &Vars::default(),
+            "keys.sources k",
+        )
+        .unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::Input);
         assert!(err.chain().contains("keys.sources k"));
     }
@@ -139,7 +148,7 @@ mod tests {
         std::fs::write(dir.path().join("here"), "").unwrap();
         let source = ValueSource::Command(argv(&["sh", "-c", "test -f here && printf secret"]));
         assert_eq!(
-            read(&source, &client(), dir.path(), "k").unwrap(),
+            read(&source, &client(), dir.path(), &Vars::default(), "k").unwrap(),
             b"secret"
         );
     }
@@ -149,7 +158,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let script = format!("printf {CANARY}; echo broken >&2; exit 3");
         let source = ValueSource::Command(argv(&["sh", "-c", &script]));
-        let err = read(&source, &client(), dir.path(), "keys.sources master").unwrap_err();
+        let err = read(
+            &source,
+            &client(),
+            dir.path(),
+            &Vars::default(),
+            "keys.sources master",
+        )
+        .unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::Input);
         let text = format!("{} {:?}", err.chain(), err);
         assert!(
@@ -159,14 +175,21 @@ mod tests {
         assert!(!text.contains(CANARY), "{text}");
 
         let empty = ValueSource::Command(argv(&["true"]));
-        let err = read(&empty, &client(), dir.path(), "k").unwrap_err();
+        let err = read(&empty, &client(), dir.path(), &Vars::default(), "k").unwrap_err();
         assert!(err.chain().contains("empty"));
     }
 
     #[test]
     fn reads_an_http_body_with_headers() {
         let url = serve_once(200, "http-key");
-        let got = read(&http_source(url, "letmein"), &client(), Path::new("/"), "k").unwrap();
+        let got = read(
+            &http_source(url, "letmein"),
+            &client(),
+            Path::new("/"),
+            &Vars::default(),
+            "k",
+        )
+        .unwrap();
         assert_eq!(got, b"http-key");
     }
 
@@ -177,6 +200,7 @@ mod tests {
             &http_source(url, "letmein"),
             &client(),
             Path::new("/"),
+            &Vars::default(),
             "keys.sources h",
         )
         .unwrap_err();
@@ -189,7 +213,14 @@ mod tests {
         assert!(!text.contains(CANARY), "{text}");
 
         let url = serve_once(200, "x");
-        let err = read(&http_source(url, "wrong"), &client(), Path::new("/"), "k").unwrap_err();
+        let err = read(
+            &http_source(url, "wrong"),
+            &client(),
+            Path::new("/"),
+            &Vars::default(),
+            "k",
+        )
+        .unwrap_err();
         assert!(err.chain().contains("403"), "{}", err.chain());
     }
 }
