@@ -57,16 +57,22 @@ impl Client {
         let mut builder = ureq::http::Request::builder()
             .method(method_upper.as_str())
             .uri(url);
+        // Later sets override earlier ones (a request's own headers win over
+        // its section's), so no header is sent twice.
+        let mut merged: std::collections::BTreeMap<String, &HeaderValue> = Default::default();
         for set in headers {
             for (name, value) in set.iter() {
-                let value = match value {
-                    HeaderValue::Plain(v) => v.clone(),
-                    HeaderValue::Secret(s) => {
-                        s.resolve(&format!("header {name}"))?.expose().to_string()
-                    }
-                };
-                builder = builder.header(name.as_str(), value);
+                merged.insert(name.to_ascii_lowercase(), value);
             }
+        }
+        for (name, value) in &merged {
+            let value = match value {
+                HeaderValue::Plain(v) => v.clone(),
+                HeaderValue::Secret(s) => {
+                    s.resolve(&format!("header {name}"))?.expose().to_string()
+                }
+            };
+            builder = builder.header(name.as_str(), value);
         }
         let payload = match body {
             Some(b) => {

@@ -140,6 +140,24 @@ impl Maintenance {
         }
     }
 
+    /// The request or command that turns maintenance `on` (or off).
+    pub fn action(&self, on: bool) -> String {
+        match &self.cfg {
+            MaintenanceConfig::Http {
+                on: on_req, off, ..
+            } => {
+                let req = if on { on_req } else { off };
+                format!("{} {}", req.method.to_ascii_uppercase(), req.url)
+            }
+            MaintenanceConfig::Command {
+                on: on_cmd, off, ..
+            } => {
+                format!("`{}`", if on { on_cmd } else { off }.join(" "))
+            }
+            MaintenanceConfig::None => "none".into(),
+        }
+    }
+
     fn vars(&self) -> Vars {
         let mut vars = Vars::default();
         vars.set("instance_dir", self.instance_dir.to_string_lossy());

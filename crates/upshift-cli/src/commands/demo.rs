@@ -105,14 +105,15 @@ fn switch(b: DemoBreak) -> Break {
     }
 }
 
-/// Queues a few short tasks, so the drain step has real work to wait for.
+/// Queues two tasks that outlast the key backup (scrypt, a few seconds),
+/// so the drain step has real work to wait for.
 fn queue_work(inst: &Instance, base_url: &str) -> Result<()> {
     let headers = match &inst.loaded.file.maintenance {
         upshift::config::MaintenanceConfig::Http { headers, .. } => headers.clone(),
         _ => Default::default(),
     };
-    for _ in 0..3 {
-        let body = serde_json::json!({ "duration_ms": 200 });
+    for _ in 0..2 {
+        let body = serde_json::json!({ "duration_ms": 2500 });
         let answer = inst.client.send(
             "POST",
             &format!("{base_url}/api/tasks"),

@@ -9,7 +9,12 @@ pub fn report(error: &Error, json: bool) -> i32 {
         super::json_line(&serde_json::json!({
             "type": "summary",
             "outcome": "failed",
+            "state": if code == 2 { "refused" } else { "failed" },
             "exit_code": code,
+            "from": null,
+            "to": null,
+            "run_id": null,
+            "window_ms": null,
             "error": error.chain(),
             "hint": error.hint_text(),
         }));

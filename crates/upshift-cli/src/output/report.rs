@@ -79,9 +79,18 @@ pub fn run(report: &Report) {
     );
     if let Some(window) = report.window_ms {
         println!("maintenance window: {}", ms(window));
+        let mut accounted = 0;
         for (step, step_ms, share) in report.shares() {
             println!("  {:<20} {:>9}  {:>5.1}%", step, ms(step_ms), share);
+            accounted += step_ms;
         }
+        let rest = window.saturating_sub(accounted);
+        println!(
+            "  {:<20} {:>9}  {:>5.1}%",
+            "(journal, between)",
+            ms(rest),
+            100.0 * rest as f64 / window.max(1) as f64
+        );
     }
     errors(report);
 }

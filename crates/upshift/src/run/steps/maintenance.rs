@@ -16,7 +16,7 @@ pub fn set(ctx: &mut Ctx, on: bool) -> Result<Done> {
     Ok(Done::detail(format!(
         "maintenance {} ({})",
         if on { "on" } else { "off" },
-        maintenance.describe()
+        maintenance.action(on)
     )))
 }
 
