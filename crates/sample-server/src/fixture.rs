@@ -22,6 +22,10 @@
 //! <dir>/secrets/bundle.pass      passphrase of the key bundle (0600)
 //! <dir>/run/, <dir>/logs/        pidfile and server log
 //! ```
+//!
+//! The instance file's `[clone]` section makes `upshift clone` and
+//! `upshift rehearse` work on the sample: the clone gets its own port (and,
+//! on PostgreSQL, its own database) and the master key from the key bundle.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -156,9 +160,10 @@ pub fn create(dir: &Path, server_bin: &Path, options: &Options) -> Result<Fixtur
     write_private(&dir.join("secrets/bundle.pass"), &passphrase)?;
     let base_url = format!("http://127.0.0.1:{port}");
     let instance_file = dir.join("upshift.toml");
+    let clone = clone_toml(&format!("127.0.0.1:{port}"), options.postgres.as_deref())?;
     std::fs::write(
         &instance_file,
-        instance_toml(&base_url, feed.public_key(), &database_toml, options),
+        instance_toml(&base_url, feed.public_key(), &database_toml, options) + &clone,
     )?;
     Ok(Fixture {
         source: server.config.source()?,
@@ -176,14 +181,27 @@ pub fn create(dir: &Path, server_bin: &Path, options: &Options) -> Result<Fixtur
 }
 
 fn seed(binary: &Path, config: &Path, options: &Options) -> Result<()> {
-    let status = Command::new(binary)
+    let mut command = Command::new(binary);
+    command
         .args(["seed", "--config"])
         .arg(config)
         .args(["--projects", &options.projects.to_string()])
         .args(["--secrets", &options.secrets.to_string()])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .context("running sample-server seed")?;
+        .stdout(std::process::Stdio::null());
+    // The binary was unpacked a moment ago; in a test process another
+    // thread's fork may still hold it open for writing ("text file busy").
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let status = loop {
+        match command.status() {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::ExecutableFileBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.context("running sample-server seed")?,
+        }
+    };
     ensure!(status.success(), "sample-server seed failed with {status}");
     Ok(())
 }
@@ -232,6 +250,35 @@ fn postgres_toml(conn: &str, strategy: &str, password_file: Option<&Path>) -> Re
         quote(user),
         quote(dbname),
         quote(strategy)
+    ))
+}
+
+/// The `[clone]` section: a test instance gets the server's config and API
+/// key, its own port (and PostgreSQL database), the master key from the
+/// verified key bundle, and no queued work.
+fn clone_toml(listen: &str, postgres: Option<&str>) -> Result<String> {
+    let quote = |s: &str| toml::Value::String(s.to_owned()).to_string();
+    let mut replace = vec![format!("{} = \"127.0.0.1:{{port}}\"", quote(listen))];
+    if let Some(conn) = postgres {
+        let config: postgres::Config = conn.parse()?;
+        let dbname = config
+            .get_dbname()
+            .or(config.get_user())
+            .context("the fixture's connection string needs `dbname=`")?;
+        replace.push(format!(
+            "{} = \"dbname={{db}}\"",
+            quote(&format!("dbname={dbname}"))
+        ));
+    }
+    Ok(format!(
+        r#"
+[clone]
+copy = ["server/server.toml", "server/keys/api.key", "server/keys/licence.json"]
+replace = {{ {} }}
+keys = {{ "master-key" = "server/keys/master.key" }}
+isolate_sql = ["DELETE FROM tasks WHERE state <> 'done'"]
+"#,
+        replace.join(", ")
     ))
 }
 

@@ -56,6 +56,38 @@ pub enum Command {
     Check(JsonFlag),
     /// Upgrade a throwaway sample server, for real.
     Demo(DemoArgs),
+    /// Make a test instance from production's latest verified backup.
+    Clone(CloneArgs),
+    /// Try the upgrade on a clone first: timed, predicted, torn down.
+    Rehearse(RehearseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CloneArgs {
+    /// The clone's name (letters, digits, `-`, `_`).
+    #[arg(long)]
+    pub name: String,
+    /// Where to make it (default: <state_dir>/clones/NAME).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Take new backups first (maintenance on, back up, maintenance off).
+    #[arg(long)]
+    pub fresh_backup: bool,
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RehearseArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Keep the clone afterwards instead of tearing it down.
+    #[arg(long)]
+    pub keep: bool,
+    /// Clone from new backups (maintenance on, back up, maintenance off).
+    #[arg(long)]
+    pub fresh_backup: bool,
 }
 
 #[derive(Debug, Args)]

@@ -34,15 +34,15 @@ pub fn run(argv: &[String], cwd: &Path, timeout: Duration) -> Result<Output> {
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| Error::input("empty command line"))?;
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
         .current_dir(cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .context(|| format!("cannot start `{program}`"))?;
+        .process_group(0);
+    let mut child = spawn(&mut command).context(|| format!("cannot start `{program}`"))?;
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
     let deadline = Instant::now() + timeout;
@@ -98,4 +98,22 @@ fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Ve
         }
         buf
     })
+}
+
+/// Spawns `command`, retrying for a moment while its program is "text file
+/// busy": a binary just unpacked can be held open for writing by a child
+/// that another thread forked before it could exec (and close the file).
+pub fn spawn(command: &mut Command) -> std::io::Result<std::process::Child> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match command.spawn() {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::ExecutableFileBusy
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }

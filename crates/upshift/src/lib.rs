@@ -11,6 +11,7 @@
 pub mod archive;
 pub mod backup;
 pub mod checks;
+pub mod clone;
 pub mod cmd;
 pub mod config;
 pub mod db;
@@ -26,6 +27,7 @@ pub mod keys;
 pub mod licence;
 pub mod maintenance;
 pub mod plan;
+pub mod rehearse;
 pub mod release;
 pub mod run;
 pub mod secret;

@@ -11,7 +11,7 @@ use crate::events::{Event, Reporter};
 use crate::instance::Instance;
 use crate::licence;
 use crate::release::Release;
-use crate::state::{RunStatus, State};
+use crate::state::{RehearsalFigures, RunStatus, State};
 use crate::step::StepKind;
 use crate::version::{Change, Version};
 use serde::{Deserialize, Serialize};
@@ -54,6 +54,9 @@ pub struct PlannedStep {
     pub description: String,
     /// Median duration of this step in earlier successful runs.
     pub estimate_ms: Option<u64>,
+    /// What the latest rehearsal of this same upgrade predicts for it.
+    #[serde(default)]
+    pub rehearsed_ms: Option<u64>,
 }
 
 /// An upgrade (or rollback) plan. It is kept in the journal with its run,
@@ -74,6 +77,19 @@ pub struct Plan {
     pub steps: Vec<PlannedStep>,
     /// Sum of the estimates of the in-window steps, when all are known.
     pub window_estimate_ms: Option<u64>,
+    /// The latest rehearsal of this same upgrade (`from` -> `to`): its id,
+    /// outcome and predicted window.
+    #[serde(default)]
+    pub rehearsal: Option<Rehearsed>,
+}
+
+/// The latest rehearsal of a plan's upgrade, as the plan shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Rehearsed {
+    pub id: String,
+    pub at: String,
+    pub outcome: String,
+    pub window_ms: Option<u64>,
 }
 
 impl Plan {
@@ -117,15 +133,11 @@ pub fn make(
     if let Some(why) = inst.db.strategy_note() {
         note(reporter, why);
     }
-    Ok(Plan::new(
-        RunKind::Upgrade,
-        inst,
-        from,
-        to,
-        release,
-        None,
-        steps,
-    ))
+    let mut plan = Plan::new(RunKind::Upgrade, inst, from, to, release, None, steps);
+    if let Some(figures) = state.latest_rehearsal()? {
+        plan.add_rehearsal(figures);
+    }
+    Ok(plan)
 }
 
 impl Plan {
@@ -155,7 +167,25 @@ impl Plan {
             rolls_back: None,
             steps,
             window_estimate_ms,
+            rehearsal: None,
         }
+    }
+
+    /// Shows a rehearsal's figures beside the steps, if it rehearsed this
+    /// very upgrade.
+    fn add_rehearsal(&mut self, figures: RehearsalFigures) {
+        if figures.from != self.from || figures.to != self.to || self.steps.is_empty() {
+            return;
+        }
+        for step in &mut self.steps {
+            step.rehearsed_ms = figures.steps.get(step.step.name()).copied();
+        }
+        self.rehearsal = Some(Rehearsed {
+            id: figures.id,
+            at: figures.at,
+            outcome: figures.outcome,
+            window_ms: figures.window_ms,
+        });
     }
 
     /// Looks the target release up again (after a resume, where the plan came
@@ -337,6 +367,7 @@ fn steps(inst: &Instance, state: &State, kind: RunKind) -> Result<Vec<PlannedSte
             reversible: step.reversible(),
             description: step.describe().to_string(),
             estimate_ms: estimates.get(step.name()).copied(),
+            rehearsed_ms: None,
         })
         .collect())
 }

@@ -87,10 +87,11 @@ impl StepKind {
         )
     }
 
-    /// Whether the step can be undone. `record` is the commit point: after
-    /// it the run has succeeded, and going back is a new `rollback` run.
+    /// Whether the step can be undone. Every step of the standard run can:
+    /// what makes a run irreversible is a database backup that can no
+    /// longer be restored, which `rollback` checks and refuses on.
     pub fn reversible(self) -> bool {
-        self != StepKind::Record
+        true
     }
 
     /// What the step does, in a line.

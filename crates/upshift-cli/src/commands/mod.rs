@@ -3,10 +3,12 @@
 
 mod backup;
 mod check;
+mod clone;
 mod demo;
 mod history;
 mod maintenance;
 mod plan;
+mod rehearse;
 mod resume;
 mod rollback;
 mod status;
@@ -33,6 +35,8 @@ impl Command {
                 | crate::cli::BackupsAction::Prune(j) => j.json,
             },
             Command::Demo(d) => d.json,
+            Command::Clone(c) => c.json,
+            Command::Rehearse(r) => r.target.json,
             Command::Backup { .. } | Command::Maintenance { .. } => false,
         }
     }
@@ -55,6 +59,8 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Backups { action } => backup::catalog(&inst, action),
         Command::Maintenance { action } => maintenance::run(&inst, *action),
         Command::Check(flag) => check::run(&inst, flag.json),
+        Command::Clone(args) => clone::run(&inst, args),
+        Command::Rehearse(args) => rehearse::run(&inst, args),
         Command::Demo(_) => unreachable!("handled above"),
     }
 }

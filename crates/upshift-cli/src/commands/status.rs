@@ -17,7 +17,9 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
         Some(run) => state.steps(&run.id)?,
         None => Vec::new(),
     };
-    let advice = last.as_ref().map(|run| advice(run, &steps));
+    // A live upshift holds the lock; a run marked running without one died.
+    let live = inst.lock("status").is_err();
+    let advice = last.as_ref().map(|run| advice(run, &steps, live));
     if json {
         output::json_line(&json!({
             "type": "status",
@@ -28,6 +30,7 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
             "last_run": last,
             "steps": steps,
             "advice": advice,
+            "run_in_progress": live,
         }));
         return Ok(0);
     }
@@ -77,7 +80,7 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
 }
 
 /// What the operator should do about the last run.
-fn advice(run: &RunRecord, steps: &[StepRecord]) -> String {
+fn advice(run: &RunRecord, steps: &[StepRecord], live: bool) -> String {
     let last = steps
         .iter()
         .max_by_key(|s| (s.finished_at.is_none(), s.started_at.clone()));
@@ -90,6 +93,10 @@ fn advice(run: &RunRecord, steps: &[StepRecord]) -> String {
         RunStatus::RolledBack => format!(
             "the server is back on {} with its data; fix the cause before trying again",
             run.from
+        ),
+        RunStatus::Running if live => format!(
+            "upshift (pid {}) is working on this run right now: wait for it, or watch `upshift status`",
+            run.pid
         ),
         RunStatus::Running | RunStatus::NeedsOperator => {
             let at = last

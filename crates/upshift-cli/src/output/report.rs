@@ -2,6 +2,7 @@
 
 use super::ms;
 use upshift::plan::{Plan, RunKind};
+use upshift::rehearse::Rehearsal;
 use upshift::run::{Outcome, Report};
 
 /// Prints a plan as a table.
@@ -23,15 +24,16 @@ pub fn plan(plan: &Plan) {
             plan.to
         ),
     }
-    println!("  #  step             window  undo  estimate   what");
+    println!("  #  step             window  undo  estimate   rehearsed  what");
     for (i, s) in plan.steps.iter().enumerate() {
         println!(
-            "{:>3}  {:<16} {:<6}  {:<4}  {:>9}  {}",
+            "{:>3}  {:<16} {:<6}  {:<4}  {:>9}  {:>9}  {}",
             i + 1,
             s.step.name(),
             if s.in_window { "yes" } else { "" },
             if s.reversible { "yes" } else { "no" },
             s.estimate_ms.map(ms).unwrap_or_else(|| "-".into()),
+            s.rehearsed_ms.map(ms).unwrap_or_else(|| "-".into()),
             s.description
         );
     }
@@ -42,6 +44,68 @@ pub fn plan(plan: &Plan) {
         ),
         None => println!("estimated maintenance window: unknown (no earlier run of every step)"),
     }
+    if let Some(r) = &plan.rehearsal {
+        match r.window_ms {
+            Some(w) => println!(
+                "rehearsed maintenance window: {} (rehearsal {} at {}: {})",
+                ms(w),
+                r.id,
+                r.at,
+                r.outcome
+            ),
+            None => println!(
+                "rehearsal {} at {} ended {}: no window to predict; see its report",
+                r.id, r.at, r.outcome
+            ),
+        }
+    }
+}
+
+/// Prints a rehearsal's result.
+pub fn rehearsal(r: &Rehearsal) {
+    let verb = match r.outcome {
+        Outcome::Upgraded => "rehearsed:",
+        Outcome::RolledBack => "rehearsal FAILED (rolled back in the clone):",
+        _ => "rehearsal FAILED:",
+    };
+    println!();
+    println!("{verb} {} {} -> {} on a clone", r.instance, r.from, r.to);
+    println!("  #  step             window  rehearsal  predicted");
+    for (i, s) in r.steps.iter().enumerate() {
+        println!(
+            "{:>3}  {:<16} {:<6}  {:>9}  {:>9}{}",
+            i + 1,
+            s.step,
+            if s.in_window { "yes" } else { "" },
+            ms(s.ms),
+            ms(s.predicted_ms),
+            if s.failed { "  FAILED" } else { "" }
+        );
+    }
+    if let Some(w) = r.predicted_window_ms {
+        println!("predicted maintenance window for production: {}", ms(w));
+    }
+    match r.kept {
+        true => println!(
+            "clone kept: upshift -c {} ...",
+            r.clone.instance_file.display()
+        ),
+        false => println!("clone torn down"),
+    }
+    println!(
+        "report: {} and {}",
+        r.report_md.display(),
+        r.report_json.display()
+    );
+}
+
+/// A rehearsal's JSON summary line.
+pub fn rehearsal_json(r: &Rehearsal) -> serde_json::Value {
+    let mut value = serde_json::to_value(r).unwrap_or_default();
+    value["type"] = "rehearsal".into();
+    value["summary"] = r.outcome.summary_name().into();
+    value["exit_code"] = r.exit_code().into();
+    value
 }
 
 /// The plan as one JSON object.

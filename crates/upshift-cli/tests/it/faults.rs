@@ -79,6 +79,23 @@ fn finish(
         after.schema_version,
         if version == "2026.2.0" { 2 } else { 1 }
     );
+    let history = upshift::state::State::open(&sample.state_dir())
+        .unwrap()
+        .history()
+        .unwrap();
+    let installs: Vec<(&str, &str)> = history
+        .iter()
+        .map(|h| (h.from.as_str(), h.to.as_str()))
+        .collect();
+    let expected: &[(&str, &str)] = if version == "2026.2.0" {
+        &[("2026.1.0", "2026.2.0")]
+    } else {
+        &[]
+    };
+    assert_eq!(
+        installs, expected,
+        "{command:?}: the history shows what is installed"
+    );
     let status = sample
         .upshift()
         .args(["status", "--json"])

@@ -2,6 +2,7 @@
 //! sample installations (real processes, SQLite, HTTP, signed archives).
 
 mod bad_input;
+mod clone;
 mod demo;
 mod faults;
 mod postgres;

@@ -393,3 +393,33 @@ fn demo_break_shows_a_rollback() {
     );
     assert_eq!(summary(&out.stdout)["outcome"], "rolled_back");
 }
+
+#[test]
+fn a_succeeded_upgrade_whose_new_version_is_down_is_rolled_back() {
+    let sample = Sample::started();
+    let before = sample.snapshot();
+    let out = sample
+        .upshift()
+        .args(["upgrade", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    sample.instance().service.stop().unwrap();
+    let out = sample
+        .upshift()
+        .args(["rollback", "--yes", "--discard-newer-data"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    healthy_on(&sample, "2026.1.0", &before);
+}

@@ -7,6 +7,7 @@
 //! the file, only where to find them. See `docs/instance-file.md`.
 
 mod checks;
+mod clone;
 mod database;
 mod http;
 mod install;
@@ -17,6 +18,7 @@ mod release;
 mod service;
 
 pub use checks::CheckConfig;
+pub use clone::{render_clone_value, CloneConfig};
 pub use database::{BackupsConfig, DatabaseConfig, MigrationConfig, PgStrategy, PostgresConfig};
 pub use http::{HeaderValue, Headers, HttpProbe, HttpRequest};
 pub use install::InstallConfig;
@@ -50,6 +52,8 @@ pub struct InstanceFile {
     pub licence: Option<LicenceConfig>,
     #[serde(default)]
     pub checks: Vec<CheckConfig>,
+    /// How a test instance is made from this one (`upshift clone`, `rehearse`).
+    pub clone: Option<CloneConfig>,
 }
 
 /// `[instance]`: what this installation is called and where upshift keeps its state.
@@ -162,6 +166,15 @@ fn validate(file: &InstanceFile, path: &Path) -> Result<()> {
             )));
         }
     }
+    if let Some(clone) = &file.clone {
+        let names: Vec<&str> = file
+            .keys
+            .iter()
+            .flat_map(|k| &k.sources)
+            .map(|s| s.name.as_str())
+            .collect();
+        clone.validate(&names, &at)?;
+    }
     Ok(())
 }
 
@@ -192,6 +205,10 @@ fn commands(file: &InstanceFile) -> Vec<(String, &Vec<String>)> {
         if let Some(status) = status {
             out.push(("maintenance.status".into(), status));
         }
+    }
+    let isolate = file.clone.iter().flat_map(|c| c.isolate.iter());
+    for (i, run) in isolate.enumerate() {
+        out.push((format!("clone.isolate[{i}]"), run));
     }
     if let MigrationConfig::Command { run, .. } = &file.migration {
         out.push(("migration.run".into(), run));

@@ -74,6 +74,28 @@ pub trait Database: std::fmt::Debug + Send + Sync {
     fn backup_sha256(&self, backup: &Path) -> Result<String> {
         crate::fsutil::sha256_file(backup)
     }
+    /// Makes a new database `target` (a clone's: a new file, a new database
+    /// in the same cluster) holding a verified backup of this one; this
+    /// database is not touched, and `target` must not exist yet.
+    fn restore_as_new(&self, backup: &Path, target: &DatabaseConfig) -> Result<()> {
+        let _ = (backup, target);
+        Err(not_supported(self, "restore a backup as a new database"))
+    }
+    /// Runs SQL statements that return no rows (a clone's isolation).
+    fn execute(&self, sql: &str) -> Result<()> {
+        let _ = sql;
+        Err(not_supported(self, "run statements"))
+    }
+    /// Deletes this whole database (a clone's teardown); gone already is fine.
+    fn destroy(&self) -> Result<()> {
+        Err(not_supported(self, "delete the database"))
+    }
+}
+
+/// The error of a driver that cannot do `what`.
+fn not_supported(db: &(impl Database + ?Sized), what: &str) -> crate::Error {
+    crate::Error::input(format!("{}: this driver cannot {what}", db.describe()))
+        .hint("clones and rehearsals need a SQLite or PostgreSQL database")
 }
 
 /// Opens the driver the instance file names.

@@ -21,6 +21,7 @@
 //!   page layouts have the same checksum).
 
 use super::{BackupFile, Database};
+use crate::config::DatabaseConfig;
 use crate::error::{Context, Error, Result};
 use crate::fsutil;
 use rusqlite::backup::{Backup, StepResult};
@@ -239,6 +240,88 @@ impl Database for Sqlite {
             Some(row) => Ok(to_json(row.get_ref(0).context(at)?)),
             None => Ok(serde_json::Value::Null),
         }
+    }
+
+    /// Copies the verified backup into a hidden file beside the target with
+    /// the backup API, proves its content equals the backup's, then renames
+    /// it into place: a failed copy leaves no half database behind.
+    fn restore_as_new(&self, backup: &Path, target: &DatabaseConfig) -> Result<()> {
+        let DatabaseConfig::Sqlite { path } = target else {
+            return Err(Error::input(format!(
+                "cannot restore {} as a new database of another kind",
+                self.describe()
+            )));
+        };
+        let path = path.path();
+        if path.exists() {
+            return Err(Error::input(format!(
+                "cannot restore into {}: it exists already",
+                path.display()
+            ))
+            .hint("a new database is made only where there is none; remove the leftover first"));
+        }
+        self.verify(backup)?;
+        let dir = fsutil::parent(path);
+        std::fs::create_dir_all(dir)
+            .map_err(|e| io_error(e, &format!("cannot create folder {}", dir.display())))?;
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let tmp = dir.join(format!(".{name}.tmp"));
+        remove_with_sidecars(&tmp);
+        let what = format!("cannot restore {} as {}", backup.display(), path.display());
+        let made = (|| {
+            let src = open_read_only(backup)?;
+            let copied = (|| {
+                let mut dst = Connection::open_with_flags(
+                    &tmp,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE
+                        | OpenFlags::SQLITE_OPEN_CREATE
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                copy(&src, &mut dst, &|_, _| {}, "db-restore-new-copy")?;
+                dst.close().map_err(|(_, e)| e)
+            })();
+            copied.map_err(|e| sqlite_error(e, &what))?;
+            File::open(&tmp)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| io_error(e, &what))?;
+            let (want, got) = (
+                Sqlite::new(backup).content_checksum()?,
+                Sqlite::new(&tmp).content_checksum()?,
+            );
+            if want != got {
+                return Err(Error::failed(format!(
+                    "{what}: the copy's content checksum is {got}, the backup's {want}"
+                )));
+            }
+            std::fs::rename(&tmp, path).map_err(|e| io_error(e, &what))?;
+            fsutil::sync_dir(dir)
+        })();
+        made.inspect_err(|_| remove_with_sidecars(&tmp))
+    }
+
+    fn execute(&self, sql: &str) -> Result<()> {
+        self.read_only()?;
+        let at = || format!("`{sql}` on {}", self.describe());
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .context(at)?;
+        conn.busy_timeout(BUSY_WAIT).context(at)?;
+        conn.execute_batch(sql).input_context(at)
+    }
+
+    fn destroy(&self) -> Result<()> {
+        for suffix in ["", "-journal", "-wal", "-shm"] {
+            let file = sidecar(&self.path, suffix);
+            match std::fs::remove_file(&file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(io_error(e, &format!("cannot remove {}", file.display())))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 }
 
@@ -638,6 +721,34 @@ mod tests {
         assert!(db.backup(dir.path(), "b", &|_, _| {}).is_err());
         assert!(!path.exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn restore_as_new_makes_an_equal_database_and_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sample(dir.path(), 40, 8);
+        let file = db.backup(dir.path(), "b.db", &|_, _| {}).unwrap();
+        let target = dir.path().join("clone/data/new.db");
+        let cfg = DatabaseConfig::Sqlite {
+            path: crate::config::FilePath::from_path(&target),
+        };
+        db.restore_as_new(&file.path, &cfg).unwrap();
+        let clone = Sqlite::new(&target);
+        assert_eq!(
+            clone.content_checksum().unwrap(),
+            db.content_checksum().unwrap()
+        );
+        clone.execute("DELETE FROM kv WHERE k = 'a'").unwrap();
+        assert_ne!(
+            clone.content_checksum().unwrap(),
+            db.content_checksum().unwrap()
+        );
+        let err = db.restore_as_new(&file.path, &cfg).unwrap_err();
+        assert!(err.to_string().contains("exists already"), "{err}");
+        assert!(clone.execute("DELETE FROM nope").is_err());
+        clone.destroy().unwrap();
+        assert!(!target.exists());
+        clone.destroy().unwrap();
     }
 
     #[test]

@@ -23,15 +23,16 @@ pub fn all(ctx: &mut Ctx, cause: Option<Error>) -> Result<super::Report> {
     if pending.iter().any(|s| s.in_window()) {
         ctx.open_window();
     }
-    for step in pending {
+    let total = pending.len();
+    for (index, step) in pending.into_iter().enumerate() {
         let name = step.undo_name();
         let seq = ctx.next_seq;
         ctx.next_seq += 1;
         ctx.state.step_started(ctx.run_id, seq, &name, false)?;
         ctx.reporter.report(&Event::StepStarted {
             step: name.clone(),
-            index: seq + 1,
-            total: 0,
+            index: index + 1,
+            total,
             in_window: true,
         });
         let started = Instant::now();

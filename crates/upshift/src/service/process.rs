@@ -155,19 +155,19 @@ impl Process {
             .split_first()
             .ok_or_else(|| Error::input("service.start: the command is empty"))?;
         let (stdout, stderr) = self.output()?;
-        Command::new(program)
+        let mut command = Command::new(program);
+        command
             .args(args)
             .current_dir(&self.instance_dir)
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
-            .process_group(0)
-            .spawn()
-            .map_err(|e| {
-                Error::failed(format!("cannot start the service `{program}`"))
-                    .caused_by(e)
-                    .hint("check service.start in the instance file")
-            })
+            .process_group(0);
+        crate::cmd::spawn(&mut command).map_err(|e| {
+            Error::failed(format!("cannot start the service `{program}`"))
+                .caused_by(e)
+                .hint("check service.start in the instance file")
+        })
     }
 
     /// Sends the stop signal, then SIGKILL after `stop_timeout`, and waits

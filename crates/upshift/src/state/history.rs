@@ -32,6 +32,14 @@ impl State {
         Ok(())
     }
 
+    /// Removes what `run_id` recorded (its run was rolled back).
+    pub fn forget_install(&self, run_id: &str) -> Result<()> {
+        self.conn()
+            .execute("DELETE FROM installs WHERE run_id = ?1", params![run_id])
+            .context(|| self.fail(format_args!("remove the install of run {run_id}")))?;
+        Ok(())
+    }
+
     /// The install history, newest first.
     pub fn history(&self) -> Result<Vec<HistoryRecord>> {
         let conn = self.conn();

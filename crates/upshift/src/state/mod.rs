@@ -29,6 +29,7 @@ mod text_enum;
 pub mod catalog;
 pub mod history;
 pub mod lock;
+pub mod rehearsals;
 pub mod runs;
 mod schema;
 pub mod settings;
@@ -36,6 +37,7 @@ pub mod settings;
 pub use catalog::{BackupKind, BackupRecord, NewBackup};
 pub use history::HistoryRecord;
 pub use lock::Lock;
+pub use rehearsals::RehearsalFigures;
 pub use runs::{RunRecord, RunStatus, StepRecord, StepStatus};
 
 use crate::error::{Context, Error, Result};

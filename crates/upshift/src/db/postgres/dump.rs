@@ -152,7 +152,7 @@ impl Postgres {
 
     /// `OWNER .. ENCODING .. LC_COLLATE .. LC_CTYPE ..` of the live database
     /// (empty if it is gone: then the server's defaults and our role).
-    fn like_live(&self, admin: &mut postgres::Client) -> Result<String> {
+    pub(super) fn like_live(&self, admin: &mut postgres::Client) -> Result<String> {
         let row = admin
             .query_opt(
                 "SELECT pg_get_userbyid(datdba)::text, pg_encoding_to_char(encoding)::text,

@@ -23,6 +23,7 @@
 //!   through their own `PGPASSWORD` environment variable; messages carry the
 //!   role, host, port and database, never the password.
 
+mod clone;
 mod conn;
 mod content;
 mod databases;
@@ -34,7 +35,7 @@ mod snapshot;
 mod tools;
 
 use super::{BackupFile, Database};
-use crate::config::{PgStrategy, PostgresConfig};
+use crate::config::{DatabaseConfig, PgStrategy, PostgresConfig};
 use crate::error::{Error, Result};
 use std::path::Path;
 
@@ -193,5 +194,17 @@ impl Database for Postgres {
             true => dump::manifest_sha256(backup),
             false => crate::fsutil::sha256_file(backup),
         }
+    }
+
+    fn restore_as_new(&self, backup: &Path, target: &DatabaseConfig) -> Result<()> {
+        self.restore_new(backup, target)
+    }
+
+    fn execute(&self, sql: &str) -> Result<()> {
+        self.run_statements(sql)
+    }
+
+    fn destroy(&self) -> Result<()> {
+        self.drop_live()
     }
 }

@@ -45,6 +45,11 @@ impl Marker {
         &self.content_checksum
     }
 
+    /// The snapshot database's name.
+    pub(super) fn database(&self) -> &str {
+        &self.database
+    }
+
     /// Reads a marker file; anything else is refused.
     pub(super) fn read(path: &Path) -> Result<Marker> {
         let not_ours = || {

@@ -67,13 +67,19 @@ pub fn restore(ctx: &mut Ctx) -> Result<Done> {
 /// dump in the catalog, so an off-machine copy exists too.
 pub fn export(ctx: &mut Ctx) -> Result<Done> {
     let id = own_backup(ctx)?;
-    match backup::export(ctx.inst, ctx.state, Some(ctx.run_id), &ctx.from, id)? {
-        Some(record) => Ok(Done::detail(format!(
+    // The window has closed and the new version works: a failed export must
+    // not roll that back. The snapshot stays in the catalog as the backup.
+    Ok(match backup::export(ctx.inst, ctx.state, Some(ctx.run_id), &ctx.from, id) {
+        Ok(Some(record)) => Done::detail(format!(
             "backup #{} exported from the snapshot ({})",
             record.id,
             record.path.display()
         ))
-        .with_output(json!({ "backup_id": record.id }))),
-        None => Ok(Done::skipped("the backup is portable already")),
-    }
+        .with_output(json!({ "backup_id": record.id })),
+        Ok(None) => Done::skipped("the backup is portable already"),
+        Err(e) => Done::detail(format!(
+            "WARNING: export failed ({}); snapshot backup #{id} is still in the catalog and restorable",
+            e.chain()
+        )),
+    })
 }

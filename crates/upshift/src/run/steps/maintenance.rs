@@ -2,9 +2,15 @@
 
 use crate::drain;
 use crate::error::{Error, Result};
+use crate::plan::RunKind;
 use crate::run::{Ctx, Done};
 
 pub fn set(ctx: &mut Ctx, on: bool) -> Result<Done> {
+    if on && server_down_in_rollback(ctx)? {
+        return Ok(Done::skipped(
+            "the server is down: nothing to put in maintenance",
+        ));
+    }
     let maintenance = &ctx.inst.maintenance;
     if maintenance.status().ok().flatten() == Some(on) {
         return Ok(Done::skipped(format!(
@@ -20,7 +26,16 @@ pub fn set(ctx: &mut Ctx, on: bool) -> Result<Done> {
     )))
 }
 
+/// In a rollback run, the version being left may be down; then there is no
+/// maintenance API to call and no work to drain.
+fn server_down_in_rollback(ctx: &Ctx) -> Result<bool> {
+    Ok(ctx.plan.kind == RunKind::Rollback && !ctx.inst.service.is_running()?)
+}
+
 pub fn drain(ctx: &mut Ctx) -> Result<Done> {
+    if server_down_in_rollback(ctx)? {
+        return Ok(Done::skipped("the server is down: no work to drain"));
+    }
     let cfg = ctx
         .inst
         .loaded

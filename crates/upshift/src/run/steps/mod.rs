@@ -49,6 +49,7 @@ pub fn has_undo(step: StepKind, ctx: &Ctx) -> bool {
         | StepKind::Start
         | StepKind::MaintenanceOff => true,
         StepKind::BackupDb => ctx.outputs.contains_key(&StepKind::BackupDb),
+        StepKind::Record => true,
         _ => false,
     }
 }
@@ -62,6 +63,7 @@ pub fn undo(step: StepKind, ctx: &mut Ctx) -> Result<Done> {
         StepKind::BackupDb => backup::restore_own(ctx),
         StepKind::Switch => switch::back(ctx),
         StepKind::Start => service::stop(ctx),
+        StepKind::Record => record::forget(ctx),
         other => Ok(Done::skipped(format!("{other} has nothing to undo"))),
     }
 }

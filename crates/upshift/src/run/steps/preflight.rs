@@ -4,13 +4,16 @@
 //! room for the backup and the new release, and the server healthy now (its
 //! HTTP checks pass): upshift never starts by upgrading a broken server,
 //! because afterwards nobody could tell which version broke it.
-//! Every failure here is bad input: exit 2, nothing changed.
+//! Every failure here is bad input: exit 2, nothing changed. A rollback run
+//! skips the service and health conditions: the version it leaves may be
+//! down or broken, which is why it is being rolled back.
 
 use crate::backup;
 use crate::checks::{self, CheckContext};
 use crate::config::CheckConfig;
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::plan::RunKind;
 use crate::run::{Ctx, Done};
 
 pub fn apply(ctx: &mut Ctx) -> Result<Done> {
@@ -29,7 +32,10 @@ fn run(ctx: &mut Ctx) -> Result<Done> {
         ))
         .hint("run `upshift plan` again"));
     }
-    if !inst.service.is_running()? {
+    // A rollback run goes back from a version that may be the problem: it
+    // neither needs it running nor healthy.
+    let rollback = ctx.plan.kind == RunKind::Rollback;
+    if !rollback && !inst.service.is_running()? {
         return Err(Error::input(format!("the service is not running ({})", inst.service.describe()))
             .hint("upshift upgrades a running, healthy server: start it and check it with `upshift check`"));
     }
@@ -50,7 +56,7 @@ fn run(ctx: &mut Ctx) -> Result<Done> {
         .file
         .checks
         .iter()
-        .filter(|c| matches!(c, CheckConfig::Http { .. }))
+        .filter(|c| !rollback && matches!(c, CheckConfig::Http { .. }))
         .cloned()
         .collect();
     let check_ctx = CheckContext {

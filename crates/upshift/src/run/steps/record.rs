@@ -1,4 +1,5 @@
-//! Record: enter the upgrade in the install history (the commit point).
+//! Record: enter the upgrade in the install history; its undo takes the
+//! entry out again, so the history never shows a version that was undone.
 
 use crate::error::Result;
 use crate::run::{Ctx, Done};
@@ -10,4 +11,10 @@ pub fn apply(ctx: &mut Ctx) -> Result<Done> {
     ctx.state
         .record_install(ctx.run_id, &ctx.from.to_string(), &ctx.to.to_string())?;
     Ok(Done::detail(format!("history: {} -> {}", ctx.from, ctx.to)))
+}
+
+/// Undo of `record`: the run was rolled back after all.
+pub fn forget(ctx: &mut Ctx) -> Result<Done> {
+    ctx.state.forget_install(ctx.run_id)?;
+    Ok(Done::detail("removed from the history"))
 }

@@ -1,0 +1,40 @@
+//! `upshift clone`: a test instance from production's latest verified backup.
+
+use crate::cli::CloneArgs;
+use crate::output::{self, progress::Progress};
+use upshift::clone::{self, CloneRequest};
+use upshift::instance::Instance;
+use upshift::Result;
+
+pub fn run(inst: &Instance, args: &CloneArgs) -> Result<i32> {
+    let _lock = inst.lock("clone")?;
+    let state = inst.state()?;
+    let request = CloneRequest {
+        name: args.name.clone(),
+        dir: args.dir.clone(),
+        fresh_backup: args.fresh_backup,
+    };
+    let cloned = clone::create(inst, &state, &request, &Progress::new(args.json))?;
+    if args.json {
+        let mut value = serde_json::to_value(&cloned).unwrap_or_default();
+        value["type"] = "clone".into();
+        output::json_line(&value);
+    } else {
+        println!(
+            "clone {} of {} runs {} on port {}, from database backup #{} ({})",
+            cloned.name,
+            inst.name(),
+            cloned.version,
+            cloned.port,
+            cloned.db_backup,
+            output::ms(cloned.ms)
+        );
+        println!("its database: {}", cloned.database);
+        println!("its instance file: {}", cloned.instance_file.display());
+        println!(
+            "work on it with: upshift -c {} <command>",
+            cloned.instance_file.display()
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,32 @@
+//! `upshift rehearse`: the upgrade tried on a clone first, with a report.
+
+use crate::cli::RehearseArgs;
+use crate::output::{self, progress::Progress, report};
+use upshift::instance::Instance;
+use upshift::rehearse::{self, RehearseRequest};
+use upshift::Result;
+
+pub fn run(inst: &Instance, args: &RehearseArgs) -> Result<i32> {
+    let json = args.target.json;
+    let request = RehearseRequest {
+        plan: super::plan::request(&args.target)?,
+        keep: args.keep,
+        fresh_backup: args.fresh_backup,
+    };
+    let rehearsal = rehearse::rehearse(inst, &request, &Progress::new(json))?;
+    if json {
+        output::json_line(&report::rehearsal_json(&rehearsal));
+    } else {
+        report::rehearsal(&rehearsal);
+    }
+    if let Some(error) = &rehearsal.error {
+        eprintln!("error (in the clone): {error}");
+        if let Some(hint) = &rehearsal.hint {
+            eprintln!("  hint: {hint}");
+        }
+    }
+    if let Some(error) = &rehearsal.teardown_error {
+        eprintln!("error: the clone could not be torn down: {error}");
+    }
+    Ok(rehearsal.exit_code())
+}
