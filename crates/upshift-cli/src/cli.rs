@@ -141,7 +141,9 @@ pub struct RollbackArgs {
     /// Accept that data written since that upgrade is lost (it is backed up first).
     #[arg(long)]
     pub discard_newer_data: bool,
-    /// Roll back even where the database backup cannot be used (install only).
+    /// Go on where a rollback cannot be complete: for a succeeded upgrade
+    /// whose backup is unusable, roll back the install only; for an
+    /// unfinished run, skip undo steps that fail (and settle the run).
     #[arg(long)]
     pub force: bool,
     /// Do not ask for confirmation.

@@ -48,6 +48,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         return demo::run(args);
     }
     let inst = Instance::open(&cli.config, cli.state_dir.as_deref())?;
+    mind_unfinished(&inst, &cli.command)?;
     match &cli.command {
         Command::Plan(target) => plan::run(&inst, target),
         Command::Upgrade(args) => upgrade::run(&inst, args),
@@ -63,6 +64,38 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Rehearse(args) => rehearse::run(&inst, args),
         Command::Demo(_) => unreachable!("handled above"),
     }
+}
+
+/// While a run is unfinished, commands that would build on the instance's
+/// state (clone, rehearse) refuse, and the others say so before they act.
+/// `upgrade` refuses on its own, under its lock; `status`, `history`,
+/// `resume` and `rollback` are how an operator settles the run.
+fn mind_unfinished(inst: &Instance, command: &Command) -> Result<()> {
+    let settling = matches!(
+        command,
+        Command::Status(_)
+            | Command::History(_)
+            | Command::Resume(_)
+            | Command::Rollback(_)
+            | Command::Upgrade(_)
+    );
+    if settling {
+        return Ok(());
+    }
+    let state = inst.state()?;
+    if matches!(command, Command::Clone(_) | Command::Rehearse(_)) {
+        return refuse_unfinished(&state);
+    }
+    if let Some(run) = state.unfinished_run()? {
+        eprintln!(
+            "warning: run {} ({} -> {}) did not finish ({}); `upshift status` shows where it stopped, `upshift resume` or `upshift rollback` settles it",
+            run.id,
+            run.from,
+            run.to,
+            run.status.as_str()
+        );
+    }
+    Ok(())
 }
 
 /// Asks `question` on a terminal; refuses without one.

@@ -27,7 +27,7 @@ pub fn run(inst: &Instance, args: &RollbackArgs) -> Result<i32> {
                 unfinished.id, unfinished.from, unfinished.to
             );
         }
-        let report = run::rollback_unfinished(inst, &state, &unfinished, &progress)?;
+        let report = run::rollback_unfinished(inst, &state, &unfinished, args.force, &progress)?;
         return Ok(report::emit(&report, args.json));
     }
     let request = RollbackRequest {

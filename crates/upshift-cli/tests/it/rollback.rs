@@ -90,6 +90,24 @@ fn maintenance_api_failing_or_hanging_is_rolled_back() {
     );
     healthy_on(&sample, "2026.1.0", &before);
 
+    // A maintenance API that answers 500.
+    let failing = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let failing_url = format!("http://{}/api/maintenance", failing.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut conn in failing.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = std::io::Read::read(&mut conn, &mut buf);
+            let _ = std::io::Write::write_all(&mut conn, b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    edit_instance_file(&sample, &format!("{base}/api/no-such-thing"), &failing_url);
+    let summary = rolled_back(&sample, &[]);
+    assert!(
+        summary["error"].as_str().unwrap().contains("answered 500"),
+        "{summary}"
+    );
+    healthy_on(&sample, "2026.1.0", &before);
+
     // A maintenance API that accepts the connection and never answers.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
@@ -100,7 +118,7 @@ fn maintenance_api_failing_or_hanging_is_rolled_back() {
     );
     edit_instance_file(
         &sample,
-        &format!("{base}/api/no-such-thing"),
+        &failing_url,
         &format!("http://127.0.0.1:{port}/api/maintenance"),
     );
     let summary = rolled_back(&sample, &[]);
@@ -222,6 +240,25 @@ fn corrupt_backup_is_refused_before_the_database_is_touched() {
     );
     let status = sample.upshift().args(["status"]).output().unwrap();
     assert!(String::from_utf8_lossy(&status.stdout).contains("undo-backup-db"));
+    // The operator decides to settle the run anyway: the failing undo is
+    // skipped and named, and the run no longer blocks the instance.
+    let out = sample
+        .upshift()
+        .args(["rollback", "--yes", "--force"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("skipped: undo-backup-db"), "{stderr}");
+    let status = sample
+        .upshift()
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        json_lines(&status.stdout)[0]["last_run"]["status"],
+        "failed"
+    );
 }
 
 #[test]

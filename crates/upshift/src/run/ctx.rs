@@ -34,6 +34,8 @@ pub struct Ctx<'a> {
     /// When this process saw the maintenance window open.
     window: Option<Instant>,
     pub on_failure: OnFailure,
+    /// `rollback --force`: an undo that fails is recorded and skipped.
+    pub force_undo: bool,
     pub report: Report,
 }
 
@@ -107,6 +109,7 @@ impl<'a> Ctx<'a> {
             seqs,
             window: None,
             on_failure,
+            force_undo: false,
             report: Report::new(run_id, plan),
         }
     }

@@ -92,16 +92,20 @@ pub fn resume(
     forward::drive(&mut ctx, next)
 }
 
-/// Rolls an unfinished run back from its journal.
+/// Rolls an unfinished run back from its journal. With `force`, an undo
+/// that fails is recorded and skipped, and the run is settled as failed
+/// (exit 3): for an operator who has decided to sort out the rest by hand.
 pub fn rollback_unfinished(
     inst: &Instance,
     state: &State,
     run: &RunRecord,
+    force: bool,
     reporter: &dyn Reporter,
 ) -> Result<Report> {
     let plan = journaled_plan(inst, run)?;
     state.resume_run(&run.id)?;
     let mut ctx = Ctx::new(inst, state, &run.id, &plan, reporter, OnFailure::Rollback);
+    ctx.force_undo = force;
     replay(&mut ctx)?;
     undo::all(&mut ctx, None)
 }

@@ -24,6 +24,7 @@ pub fn all(ctx: &mut Ctx, cause: Option<Error>) -> Result<super::Report> {
         ctx.open_window();
     }
     let total = pending.len();
+    let mut forced: Vec<String> = Vec::new();
     for (index, step) in pending.into_iter().enumerate() {
         let name = step.undo_name();
         let seq = ctx.next_seq;
@@ -60,6 +61,10 @@ pub fn all(ctx: &mut Ctx, cause: Option<Error>) -> Result<super::Report> {
                     ms,
                     error: error.chain(),
                 });
+                if ctx.force_undo {
+                    forced.push(format!("{name}: {}", error.chain()));
+                    continue;
+                }
                 let error = Error::failed(format!("rollback failed in {name}: {}", error.chain())).hint(format!(
                     "`upshift status` shows the state of every part; fix the cause and run `upshift rollback` to finish the rollback{}",
                     cause.as_ref().map(|c| format!(" (the upgrade failed first: {})", c.chain())).unwrap_or_default()
@@ -72,6 +77,14 @@ pub fn all(ctx: &mut Ctx, cause: Option<Error>) -> Result<super::Report> {
                 );
             }
         }
+    }
+    if !forced.is_empty() {
+        let error = Error::failed(format!(
+            "rolled back with --force; these undo steps failed and were skipped: {}",
+            forced.join("; ")
+        ))
+        .hint("the run is settled, but the instance may not be healthy: check it with `upshift status` and `upshift check`, and see docs/recovery.md for restoring by hand");
+        return finish(ctx, RunStatus::Failed, Outcome::NeedsOperator, Some(&error));
     }
     let outcome = if ctx.window_was_opened() {
         Outcome::RolledBack
