@@ -101,6 +101,20 @@ impl Sample {
         cmd
     }
 
+    /// Runs `upshift <args>` and asserts its exit code, showing its output
+    /// when it is not `code`.
+    pub fn run(&self, args: &[&str], code: i32) -> std::process::Output {
+        let out = self.upshift().args(args).output().expect("run upshift");
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "upshift {args:?}\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
     /// The folder of the installation.
     pub fn dir(&self) -> &Path {
         &self.fx.dir

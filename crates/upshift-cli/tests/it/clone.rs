@@ -162,12 +162,7 @@ fn rehearsal_of_a_good_upgrade_predicts_the_real_window() {
     let text = sample.upshift().arg("plan").output().unwrap();
     assert!(String::from_utf8_lossy(&text.stdout).contains("rehearsed maintenance window"));
 
-    let out = sample
-        .upshift()
-        .args(["upgrade", "--yes", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    let out = sample.run(&["upgrade", "--yes", "--json"], 0);
     let real = summary(&out.stdout)["window_ms"].as_u64().unwrap();
     let steps = |v: &Value, ms: &str| -> Vec<String> {
         let all = v["steps"].as_array().unwrap().iter();

@@ -24,17 +24,7 @@ fn upgrades(strategy: &str, db: &str) -> (Sample, State) {
     let cluster = PgCluster::start();
     let sample = sample(&cluster, db, strategy, None);
     let before = sample.snapshot();
-    let out = sample
-        .upshift()
-        .args(["upgrade", "--yes", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = sample.run(&["upgrade", "--yes", "--json"], 0);
     assert_eq!(summary(&out.stdout)["to"], "2026.2.0");
     let after = sample.snapshot();
     assert_eq!(

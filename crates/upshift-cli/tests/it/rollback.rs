@@ -209,12 +209,7 @@ fn database_locked_by_another_process_is_refused() {
 #[test]
 fn corrupt_backup_is_refused_before_the_database_is_touched() {
     let sample = broken(Break::Health);
-    let out = sample
-        .upshift()
-        .args(["upgrade", "--yes", "--on-failure", "stop"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
+    sample.run(&["upgrade", "--yes", "--on-failure", "stop"], 3);
     let state = upshift::state::State::open(&sample.state_dir()).unwrap();
     let backup = state
         .backups(Some(upshift::state::BackupKind::Db))
@@ -265,23 +260,8 @@ fn corrupt_backup_is_refused_before_the_database_is_touched() {
 fn resume_after_a_stop_retries_then_rolls_back() {
     let sample = broken(Break::Health);
     let before = sample.snapshot();
-    let out = sample
-        .upshift()
-        .args(["upgrade", "--yes", "--on-failure", "stop"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    let out = sample
-        .upshift()
-        .args(["resume", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sample.run(&["upgrade", "--yes", "--on-failure", "stop"], 3);
+    let out = sample.run(&["resume", "--json"], 1);
     assert_eq!(summary(&out.stdout)["outcome"], "rolled_back");
     healthy_on(&sample, "2026.1.0", &before);
     let out = sample.upshift().args(["resume"]).output().unwrap();
@@ -292,27 +272,12 @@ fn resume_after_a_stop_retries_then_rolls_back() {
 fn a_succeeded_upgrade_is_rolled_back_with_its_data_and_todays_data_saved() {
     let sample = Sample::started();
     let before = sample.snapshot();
-    let out = sample
-        .upshift()
-        .args(["upgrade", "--yes"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sample.run(&["upgrade", "--yes"], 0);
     queue_task(&sample, 1);
     // The old version's folder is gone: rollback must reinstall it.
     std::fs::remove_dir_all(sample.fx.root.join("versions/2026.1.0")).unwrap();
 
-    let out = sample
-        .upshift()
-        .args(["rollback", "--yes"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = sample.run(&["rollback", "--yes"], 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--discard-newer-data"));
     assert_eq!(
         sample.get("/api").1["Version"],
@@ -320,17 +285,7 @@ fn a_succeeded_upgrade_is_rolled_back_with_its_data_and_todays_data_saved() {
         "refused: nothing changed"
     );
 
-    let out = sample
-        .upshift()
-        .args(["rollback", "--yes", "--discard-newer-data", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = sample.run(&["rollback", "--yes", "--discard-newer-data", "--json"], 0);
     let summary = summary(&out.stdout);
     assert_eq!(
         (summary["outcome"].as_str(), summary["to"].as_str()),
@@ -366,27 +321,12 @@ fn prune_keeps_what_a_rollback_needs() {
         "[backups]\nkeep_db = 0\nkeep_keys = 1\n\n[migration]",
     );
     for to in ["2026.1.1", "2026.2.0"] {
-        let out = sample
-            .upshift()
-            .args(["upgrade", "--yes", "--to", to])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        sample.run(&["upgrade", "--yes", "--to", to], 0);
     }
     let state = upshift::state::State::open(&sample.state_dir()).unwrap();
     let dbs = state.backups(Some(upshift::state::BackupKind::Db)).unwrap();
     assert_eq!(dbs.len(), 2);
-    let out = sample
-        .upshift()
-        .args(["backups", "prune"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    sample.run(&["backups", "prune"], 0);
     let left = state.backups(Some(upshift::state::BackupKind::Db)).unwrap();
     assert_eq!(
         left.len(),
@@ -402,17 +342,7 @@ fn prune_keeps_what_a_rollback_needs() {
             .len(),
         1
     );
-    let out = sample
-        .upshift()
-        .args(["rollback", "--yes", "--discard-newer-data"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sample.run(&["rollback", "--yes", "--discard-newer-data"], 0);
 }
 
 #[test]
@@ -435,28 +365,8 @@ fn demo_break_shows_a_rollback() {
 fn a_succeeded_upgrade_whose_new_version_is_down_is_rolled_back() {
     let sample = Sample::started();
     let before = sample.snapshot();
-    let out = sample
-        .upshift()
-        .args(["upgrade", "--yes"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sample.run(&["upgrade", "--yes"], 0);
     sample.instance().service.stop().unwrap();
-    let out = sample
-        .upshift()
-        .args(["rollback", "--yes", "--discard-newer-data"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sample.run(&["rollback", "--yes", "--discard-newer-data"], 0);
     healthy_on(&sample, "2026.1.0", &before);
 }

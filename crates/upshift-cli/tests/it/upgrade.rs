@@ -166,17 +166,7 @@ fn on_start_migration_is_covered_by_start() {
         ..Options::default()
     });
     sample.start();
-    let out = sample
-        .upshift()
-        .args(["upgrade", "--yes", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = sample.run(&["upgrade", "--yes", "--json"], 0);
     assert_eq!(summary(&out.stdout)["to"], "2026.2.0");
     assert_eq!(sample.snapshot().schema_version, 2);
 }
@@ -184,28 +174,8 @@ fn on_start_migration_is_covered_by_start() {
 #[test]
 fn second_upgrade_has_nothing_to_do_and_keys_are_not_taken_twice() {
     let sample = Sample::started();
-    let out = sample
-        .upshift()
-        .args(["upgrade", "--yes", "--to", "2026.1.1"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = sample
-        .upshift()
-        .args(["upgrade", "--yes", "--json", "--to", "2026.2.0"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sample.run(&["upgrade", "--yes", "--to", "2026.1.1"], 0);
+    let out = sample.run(&["upgrade", "--yes", "--json", "--to", "2026.2.0"], 0);
     let keys_step = json_lines(&out.stdout)
         .into_iter()
         .find(|e| e["type"] == "step_finished" && e["step"] == "backup-keys")
@@ -214,12 +184,7 @@ fn second_upgrade_has_nothing_to_do_and_keys_are_not_taken_twice() {
         keys_step["skipped"], true,
         "unchanged keys are not bundled again: {keys_step}"
     );
-    let out = sample
-        .upshift()
-        .args(["upgrade", "--yes", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    let out = sample.run(&["upgrade", "--yes", "--json"], 0);
     assert_eq!(summary(&out.stdout)["outcome"], "nothing_to_do");
 }
 
@@ -230,17 +195,7 @@ fn on_failure_stop_pauses_in_the_window_with_exit_3_and_the_journal_says_where()
         ..Options::default()
     });
     sample.start();
-    let out = sample
-        .upshift()
-        .args(["upgrade", "--yes", "--json", "--on-failure", "stop"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = sample.run(&["upgrade", "--yes", "--json", "--on-failure", "stop"], 3);
     let summary = summary(&out.stdout);
     assert_eq!(summary["failed_step"], "checks");
     let out = sample
@@ -263,12 +218,7 @@ fn on_failure_stop_pauses_in_the_window_with_exit_3_and_the_journal_says_where()
         .unwrap()
         .contains("upshift resume"));
     // A new upgrade is refused until the stopped run is settled.
-    let out = sample
-        .upshift()
-        .args(["upgrade", "--yes"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = sample.run(&["upgrade", "--yes"], 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("did not finish"));
 }
 
@@ -286,17 +236,7 @@ fn upgrade_from_an_http_release_source() {
         ),
     )
     .unwrap();
-    let out = sample
-        .upshift()
-        .args(["upgrade", "--yes", "--json", "--to", "2026.1.1"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sample.run(&["upgrade", "--yes", "--json", "--to", "2026.1.1"], 0);
     assert_eq!(sample.get("/api").1["Version"], "2026.1.1");
     assert!(feed.requests() >= 2, "index and archive came over HTTP");
     assert!(

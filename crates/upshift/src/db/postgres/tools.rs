@@ -13,7 +13,6 @@ use super::conn::{APPLICATION, CONNECT_TIMEOUT};
 use super::Postgres;
 use crate::error::{Context, Error, Result};
 use std::ffi::OsString;
-use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -147,8 +146,8 @@ impl Postgres {
         let mut child = command
             .spawn()
             .context(|| format!("{at}: cannot start {}", tool.display()))?;
-        let stdout = drain(child.stdout.take());
-        let stderr = drain(child.stderr.take());
+        let stdout = crate::cmd::drain(child.stdout.take());
+        let stderr = crate::cmd::drain(child.stderr.take());
         let mut ticked = Instant::now();
         let status = loop {
             let waited = child
@@ -198,17 +197,6 @@ fn newest_debian(name: &str) -> Option<PathBuf> {
         .collect();
     found.sort();
     found.pop().map(|(_, p)| p)
-}
-
-/// Reads a pipe to its end in a thread.
-fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut p) = pipe {
-            let _ = p.read_to_end(&mut buf);
-        }
-        buf
-    })
 }
 
 #[cfg(test)]
