@@ -87,9 +87,10 @@ fn advice(run: &RunRecord, steps: &[StepRecord], live: bool) -> String {
     let rolling_back = steps.iter().any(|s| s.name.starts_with("undo-"));
     match run.status {
         RunStatus::Succeeded => format!("nothing: {} is installed", run.to),
-        RunStatus::Failed => {
-            "nothing changed on the server; fix the error above and try again".into()
+        RunStatus::Failed if steps.iter().any(|s| s.name.starts_with("undo-") && s.error.is_some()) => {
+            "the run was settled with `rollback --force`: the undo steps marked failed above were skipped, so check the server by hand (`upshift check`, docs/recovery.md)".into()
         }
+        RunStatus::Failed => "nothing changed on the server; fix the error above and try again".into(),
         RunStatus::RolledBack => format!(
             "the server is back on {} with its data; fix the cause before trying again",
             run.from

@@ -27,6 +27,14 @@ pub fn all(ctx: &mut Ctx, cause: Option<Error>) -> Result<super::Report> {
     let mut forced: Vec<String> = Vec::new();
     for (index, step) in pending.into_iter().enumerate() {
         let name = step.undo_name();
+        // After a skipped undo the server's state is unknown: do not start
+        // it or open it to users; that is left to the operator.
+        if !forced.is_empty() && matches!(step, StepKind::Stop | StepKind::MaintenanceOn) {
+            forced.push(format!(
+                "{name}: left for the operator after a skipped undo"
+            ));
+            continue;
+        }
         let seq = ctx.next_seq;
         ctx.next_seq += 1;
         ctx.state.step_started(ctx.run_id, seq, &name, false)?;
