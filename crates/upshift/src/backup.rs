@@ -62,7 +62,21 @@ pub fn keys(
             .hint("add one: see docs/instance-file.md")
     })?;
     let bundle = KeyBundle::collect(cfg, &inst.client, &inst.loaded.dir, &inst.current_vars()?)?;
-    let fingerprint = bundle.fingerprint(&state.salt()?);
+    // The fingerprint covers who can open the bundle too: a rotated
+    // passphrase or new recipients call for a new bundle.
+    let encryption = match &cfg.passphrase {
+        Some(p) => p.resolve("keys.passphrase")?.expose().to_string(),
+        None => cfg.recipients.join(","),
+    };
+    let salt = state.salt()?;
+    let fingerprint = fsutil::sha256_bytes(
+        format!(
+            "{}:{}",
+            bundle.fingerprint(&salt),
+            fsutil::sha256_bytes(&[salt.as_slice(), encryption.as_bytes()].concat())
+        )
+        .as_bytes(),
+    );
     if !force {
         let previous = state
             .backups(Some(BackupKind::Keys))?

@@ -25,7 +25,7 @@ impl Output {
     pub fn stderr_tail(&self) -> String {
         let text = String::from_utf8_lossy(&self.stderr);
         let lines: Vec<&str> = text.lines().rev().take(5).collect();
-        lines.into_iter().rev().collect::<Vec<_>>().join("\n")
+        crate::secret::redact(&lines.into_iter().rev().collect::<Vec<_>>().join("\n"))
     }
 }
 
@@ -42,7 +42,10 @@ pub fn run(argv: &[String], cwd: &Path, timeout: Duration) -> Result<Output> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let mut child = spawn(&mut command).context(|| format!("cannot start `{program}`"))?;
+    let lock = crate::state::lock_for_children();
+    let spawned = spawn(&mut command);
+    drop(lock);
+    let mut child = spawned.context(|| format!("cannot start `{program}`"))?;
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
     let deadline = Instant::now() + timeout;

@@ -90,7 +90,8 @@ impl Error {
         self.hint.as_deref()
     }
 
-    /// The message with every cause, joined by ": ".
+    /// The message with every cause, joined by ": ", scrubbed of every
+    /// secret value this process has read.
     pub fn chain(&self) -> String {
         let mut text = self.message.clone();
         let mut cause = std::error::Error::source(self);
@@ -99,7 +100,7 @@ impl Error {
             text.push_str(&c.to_string());
             cause = c.source();
         }
-        text
+        crate::secret::redact(&text)
     }
 }
 

@@ -10,6 +10,32 @@ use crate::config::FilePath;
 use crate::error::{Context, Error, Result};
 use serde::Deserialize;
 use std::fmt;
+use std::sync::Mutex;
+
+/// Every secret value this process has read, so that text from elsewhere
+/// (a command's stderr, a server log, an error chain) can be scrubbed of
+/// them before it is shown or journaled.
+static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Remembers `value` as secret (short values are ignored: scrubbing them
+/// would mangle ordinary text).
+pub fn remember(value: &str) {
+    let value = value.trim();
+    if value.len() >= 6 {
+        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        if !seen.iter().any(|s| s == value) {
+            seen.push(value.to_string());
+        }
+    }
+}
+
+/// `text` with every remembered secret value replaced by `***`.
+pub fn redact(text: &str) -> String {
+    let seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    seen.iter().fold(text.to_string(), |t, secret| {
+        t.replace(secret.as_str(), "***")
+    })
+}
 
 /// Where a secret is kept: `{ env = "NAME" }` or `{ file = "path" }`.
 #[derive(Debug, Clone, Deserialize)]
@@ -73,17 +99,44 @@ impl SecretRef {
                 path.display()
             )));
         }
+        remember(value);
         Ok(Secret(value.to_string()))
     }
 
     fn from_env(var: &str, at: &str) -> Result<Secret> {
         match std::env::var(var) {
-            Ok(v) if !v.is_empty() => Ok(Secret(v)),
+            Ok(v) if !v.is_empty() => {
+                remember(&v);
+                Ok(Secret(v))
+            }
             _ => Err(
                 Error::input(format!("{at}: environment variable {var} is not set")).hint(format!(
                     "export {var} before running upshift, or name a file instead"
                 )),
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolved_secrets_are_scrubbed_from_error_text() {
+        std::env::set_var("UPSHIFT_TEST_SCRUB_SECRET", "hunter2-canary-value");
+        let secret = SecretRef {
+            env: Some("UPSHIFT_TEST_SCRUB_SECRET".into()),
+            file: None,
+        };
+        secret.resolve("test").unwrap();
+        let error = Error::failed("migration failed").caused_by(std::io::Error::other(
+            "could not connect to postgres://app:hunter2-canary-value@db",
+        ));
+        assert_eq!(
+            error.chain(),
+            "migration failed: could not connect to postgres://app:***@db"
+        );
+        assert_eq!(redact("short ok"), "short ok");
     }
 }

@@ -370,3 +370,50 @@ fn a_succeeded_upgrade_whose_new_version_is_down_is_rolled_back() {
     sample.run(&["rollback", "--yes", "--discard-newer-data"], 0);
     healthy_on(&sample, "2026.1.0", &before);
 }
+
+#[test]
+fn a_migration_outliving_a_killed_upshift_holds_the_instance_until_it_ends() {
+    let sample = Sample::started();
+    let before = sample.snapshot();
+    edit_instance_file(
+        &sample,
+        r#"run = ["{dir}/bin/sample-server", "migrate", "--config", "server/server.toml"]"#,
+        r#"run = ["sh", "-c", "sleep 2 && exec \"$0\" migrate --config server/server.toml", "{dir}/bin/sample-server"]"#,
+    );
+    let mut upgrade = std::process::Command::new(assert_cmd::cargo::cargo_bin("upshift"))
+        .arg("-c")
+        .arg(&sample.fx.instance_file)
+        .args(["upgrade", "--yes"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let state = upshift::state::State::open(&sample.state_dir()).unwrap();
+    wait_until("the migration to start", Duration::from_secs(30), || {
+        let Ok(Some(run)) = state.unfinished_run() else {
+            return false;
+        };
+        state
+            .steps(&run.id)
+            .unwrap()
+            .iter()
+            .any(|s| s.name == "migrate")
+    });
+    upgrade.kill().unwrap();
+    upgrade.wait().unwrap();
+    // The migration runs on: nothing may restore the database under it.
+    let out = sample.run(&["rollback", "--yes"], 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("busy"));
+    wait_until(
+        "the orphaned migration to end",
+        Duration::from_secs(30),
+        || upshift::state::Lock::acquire(&sample.state_dir(), "test").is_ok(),
+    );
+    sample.run(&["resume"], 0);
+    let after = sample.snapshot();
+    assert_eq!(
+        (after.schema_version, &after.projects, &after.secrets),
+        (2, &before.projects, &before.secrets)
+    );
+    assert_eq!(sample.get("/api").1["Version"], "2026.2.0");
+}

@@ -59,6 +59,9 @@ pub fn read(
         return Err(Error::input(format!("{what}: the value is empty"))
             .hint("an empty key cannot be the right one; check the source"));
     }
+    if let Ok(text) = std::str::from_utf8(&value) {
+        crate::secret::remember(text);
+    }
     Ok(value)
 }
 

@@ -112,6 +112,8 @@ pub fn rollback_unfinished(
 
 /// The plan a run was started with, as the journal keeps it.
 fn journaled_plan(inst: &Instance, run: &RunRecord) -> Result<Plan> {
+    // Like a new run: a missing secret is found before anything changes.
+    inst.loaded.resolve_secrets()?;
     let mut plan: Plan = serde_json::from_value(run.plan.clone()).map_err(|e| {
         Error::failed(format!(
             "run {}: the journaled plan cannot be read ({e})",

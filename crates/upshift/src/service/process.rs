@@ -69,6 +69,12 @@ impl Service for Process {
                 })
                 .map_err(|e| e.hint(self.log_hint()));
         }
+        if let Some(url) = self.ready.answering() {
+            return Err(Error::failed(format!(
+                "something already answers at {url}, but no pidfile tracks it"
+            ))
+            .hint("a server started by an upshift that was killed before it wrote the pidfile, or another program, holds the address: stop it by hand, then run the command again"));
+        }
         self.remove_pidfile()?;
         let mut child = self.spawn(vars)?;
         let pid = child.id() as i32;
@@ -225,7 +231,11 @@ impl Process {
         };
         match tail(log, LOG_TAIL) {
             Some(lines) if !lines.is_empty() => {
-                format!("last lines of {}:\n{lines}", log.display())
+                format!(
+                    "last lines of {}:\n{}",
+                    log.display(),
+                    crate::secret::redact(&lines)
+                )
             }
             _ => format!("{} is empty: the server said nothing", log.display()),
         }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 /// How long a service without a probe must stay alive to count as started.
 const SETTLE: Duration = Duration::from_millis(500);
 /// Time between two polls.
-const POLL: Duration = Duration::from_millis(100);
+const POLL: Duration = Duration::from_millis(25);
 
 /// A ready probe, or the lack of one.
 #[derive(Debug, Clone)]
@@ -67,6 +67,12 @@ impl Ready {
             }
             std::thread::sleep(POLL.min(deadline - now));
         }
+    }
+
+    /// The probe's URL when something answers it as ready right now.
+    pub(crate) fn answering(&self) -> Option<&str> {
+        let probe = self.probe.as_ref()?;
+        self.ask(probe).ok().map(|()| probe.url.as_str())
     }
 
     /// Ok when the probe says ready, otherwise what it said instead.

@@ -11,14 +11,25 @@
 //! again at once; the journal, not the lock, tells `resume` what that run
 //! left unfinished. The lock is per open file description, so a second
 //! acquire conflicts even within the same process.
+//!
+//! Commands upshift runs (a migration, an install, pg_restore) get a copy
+//! of the lock's descriptor ([`for_children`]): if upshift dies while one
+//! of them runs, the lock stays held until that command ends too, so no
+//! `resume` or `rollback` can restore a database under a migration that
+//! is still going.
 
 use super::{create_private_dir, now};
 use crate::error::{Context, Error, Result};
 use fs2::FileExt;
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// A copy of the held lock's descriptor, for child commands to inherit.
+static HELD: Mutex<Option<OwnedFd>> = Mutex::new(None);
 
 /// The lock file's name inside the state folder.
 pub const LOCK_FILE: &str = "lock";
@@ -58,12 +69,15 @@ impl Lock {
                 "instance is busy: {holder} holds {}",
                 path.display()
             ))
-            .hint("wait for that run to finish; `upshift status` shows what it is doing"));
+            .hint("wait for that run to finish; `upshift status` shows what it is doing (if that upshift died, a command it started, such as a migration, still holds the lock until it ends)"));
         }
         let line = format!("pid {} {what} since {}\n", std::process::id(), now());
         file.set_len(0)
             .and_then(|_| file.write_all(line.as_bytes()))
             .context(|| format!("cannot write the lock file {}", path.display()))?;
+        if let Ok(copy) = file.as_fd().try_clone_to_owned() {
+            *HELD.lock().unwrap_or_else(|e| e.into_inner()) = Some(copy);
+        }
         Ok(Lock { file, path })
     }
 
@@ -73,8 +87,20 @@ impl Lock {
     }
 }
 
+/// A descriptor on the held lock without close-on-exec, for the next
+/// command this process spawns to inherit; drop it once spawned. `None`
+/// when no lock is held.
+pub fn for_children() -> Option<OwnedFd> {
+    let held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    let copy = held.as_ref()?.try_clone().ok()?;
+    let inherit = nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty());
+    nix::fcntl::fcntl(copy.as_raw_fd(), inherit).ok()?;
+    Some(copy)
+}
+
 impl Drop for Lock {
     fn drop(&mut self) {
+        HELD.lock().unwrap_or_else(|e| e.into_inner()).take();
         // Emptied while still held, so no holder line outlives its holder;
         // closing the file would release the lock anyway.
         let _ = self.file.set_len(0);

@@ -165,6 +165,19 @@ impl Postgres {
             "SELECT 1",
             &self.at(&marker.database, "querying the snapshot"),
         )?;
+        drop(client);
+        // A snapshot someone wrote to since it was taken is not the backup
+        // any more: refuse it before it replaces the live database.
+        let now = self.checksum_of(&marker.database)?;
+        if now != marker.content_checksum {
+            return Err(Error::input(format!(
+                "snapshot {} of {} changed since it was taken (content checksum {now}, recorded {})",
+                marker.database,
+                file.display(),
+                marker.content_checksum
+            ))
+            .hint("something connected to the snapshot database and wrote to it; use another backup"));
+        }
         Ok(())
     }
 

@@ -143,9 +143,10 @@ impl Postgres {
         if let Some(p) = &password {
             command.env("PGPASSWORD", p.expose());
         }
-        let mut child = command
-            .spawn()
-            .context(|| format!("{at}: cannot start {}", tool.display()))?;
+        let lock = crate::state::lock_for_children();
+        let spawned = command.spawn();
+        drop(lock);
+        let mut child = spawned.context(|| format!("{at}: cannot start {}", tool.display()))?;
         let stdout = crate::cmd::drain(child.stdout.take());
         let stderr = crate::cmd::drain(child.stderr.take());
         let mut ticked = Instant::now();

@@ -30,7 +30,9 @@ pub fn start(ctx: &mut Ctx) -> Result<Done> {
 pub fn restart_old(ctx: &mut Ctx) -> Result<Done> {
     let service = &ctx.inst.service;
     if !service.is_running()? {
-        service.start(&ctx.vars)?;
+        // Templated for the old version: `{version}` and `{dir}` must not
+        // name the version being rolled back.
+        service.start(&ctx.inst.vars(None, &ctx.from))?;
     }
     let from = ctx.from.clone();
     let checked = super::checks::verify(ctx, &from)?;
