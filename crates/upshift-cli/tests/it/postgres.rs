@@ -20,7 +20,9 @@ fn sample(cluster: &PgCluster, db: &str, strategy: &str, brk: Option<Break>) -> 
     sample
 }
 
-fn upgrades(strategy: &str, db: &str) -> (Sample, State) {
+/// Upgrades a PostgreSQL sample; the cluster handle keeps the shared
+/// cluster up while the caller looks at the result.
+fn upgrades(strategy: &str, db: &str) -> (PgCluster, Sample, State) {
     let cluster = PgCluster::start();
     let sample = sample(&cluster, db, strategy, None);
     let before = sample.snapshot();
@@ -33,12 +35,12 @@ fn upgrades(strategy: &str, db: &str) -> (Sample, State) {
     );
     assert_eq!(sample.get("/api/health").0, 200);
     let state = State::open(&sample.state_dir()).unwrap();
-    (sample, state)
+    (cluster, sample, state)
 }
 
 #[test]
 fn upgrade_with_a_verified_dump() {
-    let (sample, state) = upgrades("dump", "it_pg_dump_upgrade");
+    let (_cluster, sample, state) = upgrades("dump", "it_pg_dump_upgrade");
     let backup = &state.backups(Some(BackupKind::Db)).unwrap()[0];
     assert!(backup.path.is_dir(), "a directory-format dump");
     let out = sample
@@ -56,7 +58,7 @@ fn upgrade_with_a_verified_dump() {
 
 #[test]
 fn upgrade_with_a_snapshot_exports_a_portable_dump_after_the_window() {
-    let (_sample, state) = upgrades("snapshot", "it_pg_snapshot_upgrade");
+    let (_cluster, _sample, state) = upgrades("snapshot", "it_pg_snapshot_upgrade");
     let backups = state.backups(Some(BackupKind::Db)).unwrap();
     assert_eq!(backups.len(), 2, "the snapshot and its exported dump");
     assert!(backups[0].path.is_dir(), "the newest is the exported dump");

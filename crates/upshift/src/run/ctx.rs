@@ -33,6 +33,8 @@ pub struct Ctx<'a> {
     seqs: BTreeMap<StepKind, usize>,
     /// When this process saw the maintenance window open.
     window: Option<Instant>,
+    /// How long it was open, once the last step inside it ended.
+    window_closed: Option<u64>,
     pub on_failure: OnFailure,
     /// `rollback --force`: an undo that fails is recorded and skipped.
     pub force_undo: bool,
@@ -108,6 +110,7 @@ impl<'a> Ctx<'a> {
             next_seq: plan.steps.len(),
             seqs,
             window: None,
+            window_closed: None,
             on_failure,
             force_undo: false,
             report: Report::new(run_id, plan),
@@ -129,9 +132,16 @@ impl<'a> Ctx<'a> {
         self.started.iter().any(|s| s.in_window())
     }
 
-    /// How long the window has been open, as this process saw it.
+    /// Notes that the last step inside the window has ended.
+    pub fn close_window(&mut self) {
+        self.window_closed = self.window_ms();
+    }
+
+    /// How long the window was (or has been) open, as this process saw it:
+    /// steps after it, such as exporting a backup, do not count.
     pub fn window_ms(&self) -> Option<u64> {
-        self.window.map(|w| w.elapsed().as_millis() as u64)
+        self.window_closed
+            .or_else(|| self.window.map(|w| w.elapsed().as_millis() as u64))
     }
 
     /// Reports bytes moved by `step`.

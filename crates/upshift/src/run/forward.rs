@@ -46,6 +46,16 @@ pub fn drive(ctx: &mut Ctx, from: usize) -> Result<super::Report> {
                 });
                 ctx.report.steps.push(StepReport::new(step, ms, &done));
                 ctx.outputs.insert(step, done.output);
+                if step.in_window()
+                    && plan
+                        .steps
+                        .iter()
+                        .skip_while(|s| s.step != step)
+                        .skip(1)
+                        .all(|s| !s.in_window)
+                {
+                    ctx.close_window();
+                }
             }
             Err(error) => {
                 ctx.state.step_failed(ctx.run_id, seq, ms, &error.chain())?;

@@ -5,8 +5,11 @@
 //! a file copy on the server, much faster than a dump. The backup file is a
 //! small JSON marker naming the snapshot, the database it was taken of and
 //! the snapshot's content checksum; the catalog's SHA-256 is the marker's.
-//! A restore swaps the snapshot in under the live name: seconds, whatever the
-//! size. The snapshot is consumed by that (it *is* the live database
+//! The snapshot is sealed (`ALLOW_CONNECTIONS false`) once its checksum is
+//! taken, so nothing can change it afterwards; a restore checks the seal,
+//! not the content, and swaps the snapshot in under the live name: seconds,
+//! whatever the size. Its database OID, kept in the marker, survives the
+//! rename, so a restore repeated after a crash knows it is already done. The snapshot is consumed by that (it *is* the live database
 //! afterwards). After the window, [`Postgres::finalize_snapshot`] makes the
 //! portable dump from the snapshot; retention drops the snapshot with its
 //! marker. The snapshot is as large as the live database, on the server's
@@ -37,6 +40,9 @@ pub(super) struct Marker {
     of: String,
     /// Its content checksum when it was taken.
     content_checksum: String,
+    /// The snapshot database's OID (it keeps it when renamed to the live name).
+    #[serde(default)]
+    oid: Option<u32>,
 }
 
 impl Marker {
@@ -120,11 +126,13 @@ impl Postgres {
             }
         }
         let marked = self.checksum_of(&snap).and_then(|content_checksum| {
+            let oid = self.seal(&mut admin, &snap, false)?;
             let marker = Marker {
                 kind: KIND.into(),
                 database: snap.clone(),
                 of: live.clone(),
                 content_checksum,
+                oid: Some(oid),
             };
             let bytes = serde_json::to_vec_pretty(&marker)
                 .context(|| format!("cannot encode the marker of {snap}"))?;
@@ -152,39 +160,84 @@ impl Postgres {
                 self.cfg.dbname
             )));
         }
-        let mut client = self.connect(&marker.database).map_err(|e| {
-            e.hint(format!(
-                "snapshot {} of {} is gone (dropped, or consumed by a restore) or unreachable; \
-                 use another backup",
+        let mut admin = self.connect_admin()?;
+        let row = admin
+            .query_opt(
+                "SELECT oid::int8, datallowconn FROM pg_database WHERE datname = $1",
+                &[&marker.database],
+            )
+            .map_err(|e| pg_error(e, &self.at(&marker.database, "looking up the snapshot")))?;
+        let Some(row) = row else {
+            return Err(Error::input(format!(
+                "snapshot {} of {} is gone (dropped, or consumed by a restore)",
                 marker.database,
                 file.display()
             ))
-        })?;
-        let _: i32 = super::conn::one(
-            &mut client,
-            "SELECT 1",
-            &self.at(&marker.database, "querying the snapshot"),
-        )?;
-        drop(client);
-        // A snapshot someone wrote to since it was taken is not the backup
-        // any more: refuse it before it replaces the live database.
-        let now = self.checksum_of(&marker.database)?;
-        if now != marker.content_checksum {
+            .hint("use another backup"));
+        };
+        let (oid, open): (i64, bool) = (row.get(0), row.get(1));
+        // A snapshot someone opened since it was sealed is not the backup any
+        // more: refuse it before it replaces the live database.
+        if open || marker.oid.is_some_and(|o| i64::from(o) != oid) {
             return Err(Error::input(format!(
-                "snapshot {} of {} changed since it was taken (content checksum {now}, recorded {})",
+                "snapshot {} of {} is no longer sealed as upshift left it",
                 marker.database,
-                file.display(),
-                marker.content_checksum
+                file.display()
             ))
-            .hint("something connected to the snapshot database and wrote to it; use another backup"));
+            .hint("something re-opened or replaced the snapshot database; use another backup"));
         }
         Ok(())
     }
 
+    /// Seals (`open = false`) or opens a snapshot database; returns its OID.
+    fn seal(&self, admin: &mut postgres::Client, db: &str, open: bool) -> Result<u32> {
+        let at = self.at(
+            db,
+            if open {
+                "opening the snapshot"
+            } else {
+                "sealing the snapshot"
+            },
+        );
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {} WITH ALLOW_CONNECTIONS {open}",
+                ident(db)
+            ))
+            .map_err(|e| pg_error(e, &at))?;
+        let oid: i64 = super::conn::one_with(
+            admin,
+            "SELECT oid::int8 FROM pg_database WHERE datname = $1",
+            &[&db],
+            &at,
+        )?;
+        Ok(oid as u32)
+    }
+
+    /// Whether the live database is this snapshot already (restored before a
+    /// crash kept the journal from saying so).
+    fn is_live(&self, admin: &mut postgres::Client, marker: &Marker) -> Result<bool> {
+        let Some(oid) = marker.oid else {
+            return Ok(false);
+        };
+        let live: Option<i64> = admin
+            .query_opt(
+                "SELECT oid::int8 FROM pg_database WHERE datname = $1",
+                &[&self.cfg.dbname],
+            )
+            .map_err(|e| pg_error(e, &self.at_live("looking up the live database")))?
+            .map(|r| r.get(0));
+        Ok(live == Some(i64::from(oid)))
+    }
+
     /// Renames the snapshot into the live database's place.
     pub(super) fn restore_snapshot(&self, file: &Path, marker: &Marker) -> Result<()> {
-        self.verify_snapshot(file, marker)?;
         let mut admin = self.connect_admin()?;
+        if self.is_live(&mut admin, marker)? {
+            return Ok(());
+        }
+        self.verify_snapshot(file, marker)?;
+        self.seal(&mut admin, &marker.database, true)?;
         self.swap_into_live(&mut admin, &marker.database)
     }
 
@@ -202,8 +255,11 @@ impl Postgres {
             &[&marker.database],
             &self.at(&marker.database, "reading the snapshot's size"),
         )?;
-        drop(admin);
-        self.dump_to(&marker.database, dir, name, size.max(0) as u64, &|_, _| {})
+        // Opened for the dump only, and sealed again whatever happened.
+        self.seal(&mut admin, &marker.database, true)?;
+        let dumped = self.dump_to(&marker.database, dir, name, size.max(0) as u64, &|_, _| {});
+        self.seal(&mut admin, &marker.database, false)?;
+        dumped
     }
 
     /// Drops the snapshot, then removes its marker.
