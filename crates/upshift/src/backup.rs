@@ -235,12 +235,11 @@ pub fn restore(inst: &Instance, state: &State, id: i64) -> Result<String> {
         .ok_or_else(|| Error::failed(format!("backup #{id} is not in the catalog")))?;
     // Already restored (a crash after the restore, before the journal said
     // so): a snapshot is consumed by its restore, so this must not fail.
-    let expected = inst.db.backup_checksum(&record.path).ok().flatten();
-    if expected.is_some() && inst.db.content_checksum().ok() == expected {
-        return Ok(format!(
-            "backup #{id} is already restored (content checksum matches)"
-        ));
+    if inst.db.is_restored(&record.path)? {
+        return Ok(format!("backup #{id} is restored already"));
     }
+    let expected = inst.db.backup_checksum(&record.path).ok().flatten();
+
     verify(inst, state, &record).map_err(|e| {
         Error::failed(format!("refusing to restore backup #{id}: {}", e.chain())).hint(
             "the live database was not touched; find another backup with `upshift backups list`",

@@ -9,8 +9,10 @@
 //! Points: `before-<step>` (journaled as started, nothing done yet) and
 //! `after-<step>` (done, not yet journaled as done) for every step and every
 //! `undo-<step>`, plus `db-backup-copy`, `db-restore-copy` (inside SQLite's
-//! page copy, before it commits) and `switch-link` (the new link made, not
-//! yet renamed over `current`).
+//! page copy, before it commits; for a PostgreSQL snapshot, after the copy
+//! is made and before its marker is written, and before the sealed snapshot
+//! is renamed in) and `switch-link` (the new link made, not yet renamed
+//! over `current`).
 
 use crate::error::Result;
 

@@ -5,23 +5,34 @@
 //! migrated data (resume) or on the old version with the data it had before
 //! (rollback), every project and every secret intact.
 //!
-//! The failpoints are compiled into the binary only for tests (the
-//! `failpoints` feature); `FAILPOINTS=<point>=return(kill)` makes upshift
-//! SIGKILL itself there.
+//! Every point runs on SQLite and on PostgreSQL (the `snapshot` strategy,
+//! whose restore renames a sealed snapshot in and must be repeatable after
+//! a crash). The failpoints are compiled into the binary only for tests
+//! (the `failpoints` feature); `FAILPOINTS=<point>=return(kill)` makes
+//! upshift SIGKILL itself there.
 
 use crate::support::summary;
 use sample_server::fixture::Options;
 use sample_server::manifest::Break;
 use std::os::unix::process::ExitStatusExt;
-use testkit::Sample;
+use testkit::{PgCluster, Sample};
 
-/// Starts an upgrade to 2026.2.0 that dies at `point`. With `brk`, the
-/// release's health check fails, so the run is rolling back when it dies.
-fn killed_at(point: &str, brk: Option<Break>) -> (Sample, sample_server::data::Snapshot) {
-    let sample = Sample::new(&Options {
+/// Starts an upgrade to 2026.2.0 that dies at `point`, on SQLite or, with
+/// `pg`, in a new database of that cluster. With `brk`, the release's health
+/// check fails, so the run is rolling back when it dies.
+fn killed_at(
+    point: &str,
+    brk: Option<Break>,
+    pg: Option<(&PgCluster, &str)>,
+) -> (Sample, sample_server::data::Snapshot) {
+    let options = Options {
         brk: brk.map(|b| ("2026.2.0".into(), b)),
         ..Options::default()
-    });
+    };
+    let sample = match pg {
+        Some((cluster, db)) => Sample::postgres(cluster, db, "snapshot", &options),
+        None => Sample::new(&options),
+    };
     sample.start();
     let before = sample.snapshot();
     let out = sample
@@ -120,13 +131,29 @@ macro_rules! fault_matrix {
 
                 #[test]
                 fn then_resume() {
-                    let (sample, before) = killed_at($point, $brk);
+                    let (sample, before) = killed_at($point, $brk, None);
                     finish(&sample, &before, &["resume"], $resume_ends_on);
                 }
 
                 #[test]
                 fn then_rollback() {
-                    let (sample, before) = killed_at($point, $brk);
+                    let (sample, before) = killed_at($point, $brk, None);
+                    finish(&sample, &before, &["rollback", "--yes"], "2026.1.0");
+                }
+
+                #[test]
+                fn then_resume_on_postgres() {
+                    let cluster = PgCluster::start();
+                    let db = concat!("fm_", stringify!($name), "_resume");
+                    let (sample, before) = killed_at($point, $brk, Some((&cluster, db)));
+                    finish(&sample, &before, &["resume"], $resume_ends_on);
+                }
+
+                #[test]
+                fn then_rollback_on_postgres() {
+                    let cluster = PgCluster::start();
+                    let db = concat!("fm_", stringify!($name), "_rollback");
+                    let (sample, before) = killed_at($point, $brk, Some((&cluster, db)));
                     finish(&sample, &before, &["rollback", "--yes"], "2026.1.0");
                 }
             }

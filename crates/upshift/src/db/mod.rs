@@ -47,6 +47,15 @@ pub trait Database: std::fmt::Debug + Send + Sync {
     fn backup_checksum(&self, _backup: &Path) -> Result<Option<String>> {
         Ok(None)
     }
+    /// Whether the live data is already what `backup` holds (a restore
+    /// finished before a crash kept the journal from saying so). By
+    /// default: the content checksums are equal.
+    fn is_restored(&self, backup: &Path) -> Result<bool> {
+        Ok(match self.backup_checksum(backup).ok().flatten() {
+            Some(expected) => self.content_checksum().ok() == Some(expected),
+            None => false,
+        })
+    }
     /// Checks, before anything changes, what a backup and a restore will
     /// need (tool versions, privileges, other sessions); returns notes for
     /// the operator. Every refusal is an input error.

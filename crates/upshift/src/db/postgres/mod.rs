@@ -156,6 +156,13 @@ impl Database for Postgres {
         }
     }
 
+    fn is_restored(&self, backup: &Path) -> Result<bool> {
+        match kind_of(backup)? {
+            Kind::Dump => Ok(false),
+            Kind::Snapshot(marker) => self.snapshot_is_live(&marker),
+        }
+    }
+
     fn preflight(&self) -> Result<Vec<String>> {
         self.check().map_err(Error::into_input)
     }

@@ -125,24 +125,26 @@ impl Postgres {
                 }
             }
         }
-        let marked = self.checksum_of(&snap).and_then(|content_checksum| {
-            let oid = self.seal(&mut admin, &snap, false)?;
-            let marker = Marker {
-                kind: KIND.into(),
-                database: snap.clone(),
-                of: live.clone(),
-                content_checksum,
-                oid: Some(oid),
-            };
-            let bytes = serde_json::to_vec_pretty(&marker)
-                .context(|| format!("cannot encode the marker of {snap}"))?;
-            fsutil::atomic_write(&path, &bytes, 0o600)?;
-            Ok(BackupFile {
-                path: path.clone(),
-                size: total,
-                sha256: fsutil::sha256_bytes(&bytes),
-            })
-        });
+        let marked = crate::failpoint::hit("db-backup-copy")
+            .and_then(|()| self.checksum_of(&snap))
+            .and_then(|content_checksum| {
+                let oid = self.seal(&mut admin, &snap, false)?;
+                let marker = Marker {
+                    kind: KIND.into(),
+                    database: snap.clone(),
+                    of: live.clone(),
+                    content_checksum,
+                    oid: Some(oid),
+                };
+                let bytes = serde_json::to_vec_pretty(&marker)
+                    .context(|| format!("cannot encode the marker of {snap}"))?;
+                fsutil::atomic_write(&path, &bytes, 0o600)?;
+                Ok(BackupFile {
+                    path: path.clone(),
+                    size: total,
+                    sha256: fsutil::sha256_bytes(&bytes),
+                })
+            });
         let file = marked.inspect_err(|_| {
             let _ = self.drop_database(&mut admin, &snap);
         })?;
@@ -231,14 +233,22 @@ impl Postgres {
     }
 
     /// Renames the snapshot into the live database's place.
+    /// The sealed snapshot is renamed in, then opened under the live name;
+    /// repeated after a crash, it only opens the live database again.
     pub(super) fn restore_snapshot(&self, file: &Path, marker: &Marker) -> Result<()> {
         let mut admin = self.connect_admin()?;
-        if self.is_live(&mut admin, marker)? {
-            return Ok(());
+        if !self.is_live(&mut admin, marker)? {
+            self.verify_snapshot(file, marker)?;
+            crate::failpoint::hit("db-restore-copy")?;
+            self.swap_into_live(&mut admin, &marker.database)?;
         }
-        self.verify_snapshot(file, marker)?;
-        self.seal(&mut admin, &marker.database, true)?;
-        self.swap_into_live(&mut admin, &marker.database)
+        self.seal(&mut admin, &self.cfg.dbname, true).map(|_| ())
+    }
+
+    /// Whether the live database is the snapshot `file` names already.
+    pub(super) fn snapshot_is_live(&self, marker: &Marker) -> Result<bool> {
+        let mut admin = self.connect_admin()?;
+        self.is_live(&mut admin, marker)
     }
 
     /// The portable, verified dump of a snapshot, as `dir/name`.
