@@ -159,6 +159,63 @@ fn replay(ctx: &mut Ctx) -> Result<bool> {
     Ok(rolling_back)
 }
 
+/// Where one journaled action stands in the run.
+struct Slot<'a> {
+    seq: usize,
+    name: &'a str,
+    reversible: bool,
+    index: usize,
+    total: usize,
+    in_window: bool,
+}
+
+/// Runs `act` as one journaled step: recorded as started before it acts,
+/// with the failpoints `before-<name>` and `after-<name>` around it, then
+/// recorded as finished or failed, with the events for each. Returns how
+/// long it took and how it went; `Err` only when the journal cannot be
+/// written.
+fn journaled(
+    ctx: &mut Ctx,
+    slot: Slot,
+    act: impl FnOnce(&mut Ctx) -> Result<Done>,
+) -> Result<(u64, Result<Done>)> {
+    ctx.state
+        .step_started(ctx.run_id, slot.seq, slot.name, slot.reversible)?;
+    ctx.reporter.report(&Event::StepStarted {
+        step: slot.name.into(),
+        index: slot.index,
+        total: slot.total,
+        in_window: slot.in_window,
+    });
+    let started = std::time::Instant::now();
+    let result = crate::failpoint::hit(&format!("before-{}", slot.name))
+        .and_then(|()| act(ctx))
+        .and_then(|done| crate::failpoint::hit(&format!("after-{}", slot.name)).map(|()| done));
+    let ms = started.elapsed().as_millis() as u64;
+    match &result {
+        Ok(done) => {
+            ctx.state
+                .step_finished(ctx.run_id, slot.seq, ms, done.skipped, &done.output)?;
+            ctx.reporter.report(&Event::StepFinished {
+                step: slot.name.into(),
+                ms,
+                skipped: done.skipped,
+                detail: done.detail.clone(),
+            });
+        }
+        Err(error) => {
+            ctx.state
+                .step_failed(ctx.run_id, slot.seq, ms, &error.chain())?;
+            ctx.reporter.report(&Event::StepFailed {
+                step: slot.name.into(),
+                ms,
+                error: error.chain(),
+            });
+        }
+    }
+    Ok((ms, result))
+}
+
 /// Ends the run in the journal and the report.
 fn finish(
     ctx: &mut Ctx,

@@ -2,13 +2,10 @@
 //! undo journaled as `undo-<step>`, so a rollback interrupted by a crash is
 //! itself resumed.
 
-use super::{finish, steps, Ctx, Outcome, StepReport};
+use super::{finish, journaled, steps, Ctx, Outcome, Slot, StepReport};
 use crate::error::{Error, Result};
-use crate::events::Event;
-use crate::failpoint;
 use crate::state::RunStatus;
 use crate::step::StepKind;
-use std::time::Instant;
 
 /// Undoes what the run did. `cause` is the failure that started the
 /// rollback (none when an operator asked for it).
@@ -35,40 +32,22 @@ pub fn all(ctx: &mut Ctx, cause: Option<Error>) -> Result<super::Report> {
             ));
             continue;
         }
-        let seq = ctx.next_seq;
-        ctx.next_seq += 1;
-        ctx.state.step_started(ctx.run_id, seq, &name, false)?;
-        ctx.reporter.report(&Event::StepStarted {
-            step: name.clone(),
+        let slot = Slot {
+            seq: ctx.next_seq,
+            name: &name,
+            reversible: false,
             index: index + 1,
             total,
             in_window: true,
-        });
-        let started = Instant::now();
-        let result = failpoint::hit(&format!("before-{name}"))
-            .and_then(|()| steps::undo(step, ctx))
-            .and_then(|done| failpoint::hit(&format!("after-{name}")).map(|()| done));
-        let ms = started.elapsed().as_millis() as u64;
+        };
+        ctx.next_seq += 1;
+        let (ms, result) = journaled(ctx, slot, |ctx| steps::undo(step, ctx))?;
         match result {
             Ok(done) => {
-                ctx.state
-                    .step_finished(ctx.run_id, seq, ms, done.skipped, &done.output)?;
-                ctx.reporter.report(&Event::StepFinished {
-                    step: name,
-                    ms,
-                    skipped: done.skipped,
-                    detail: done.detail.clone(),
-                });
                 ctx.report.steps.push(StepReport::undo(step, ms, &done));
                 ctx.undone.push(step);
             }
             Err(error) => {
-                ctx.state.step_failed(ctx.run_id, seq, ms, &error.chain())?;
-                ctx.reporter.report(&Event::StepFailed {
-                    step: name.clone(),
-                    ms,
-                    error: error.chain(),
-                });
                 if ctx.force_undo {
                     forced.push(format!("{name}: {}", error.chain()));
                     continue;
