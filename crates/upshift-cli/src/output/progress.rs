@@ -50,6 +50,15 @@ impl Reporter for Progress {
     }
 }
 
+/// The suffix that marks a step inside the maintenance window.
+fn window_mark(in_window: bool) -> &'static str {
+    if in_window {
+        " (in window)"
+    } else {
+        ""
+    }
+}
+
 fn plain(event: &Event) {
     match event {
         Event::RunStarted { run_id, from, to } => println!("run {run_id}: {from} -> {to}"),
@@ -59,10 +68,7 @@ fn plain(event: &Event) {
             total,
             in_window,
         } => {
-            println!(
-                "[{index}/{total}] {step}{}",
-                if *in_window { " (in window)" } else { "" }
-            )
+            println!("[{index}/{total}] {step}{}", window_mark(*in_window))
         }
         Event::StepFinished {
             step,
@@ -97,10 +103,7 @@ fn terminal(slot: &Mutex<Option<ProgressBar>>, event: &Event) {
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             bar.set_prefix(format!("{index}/{total}"));
-            bar.set_message(format!(
-                "{step}{}",
-                if *in_window { " (in window)" } else { "" }
-            ));
+            bar.set_message(format!("{step}{}", window_mark(*in_window)));
             bar.enable_steady_tick(Duration::from_millis(100));
             *slot = Some(bar);
         }

@@ -11,7 +11,7 @@
 //! (the `failpoints` feature); `FAILPOINTS=<point>=return(kill)` makes
 //! upshift SIGKILL itself there.
 
-use crate::support::summary;
+use crate::support::{same_rows, serving, summary};
 use sample_server::fixture::Options;
 use sample_server::manifest::Break;
 use std::os::unix::process::ExitStatusExt;
@@ -78,14 +78,9 @@ fn finish(
         version,
         "{command:?}: {summary}"
     );
-    assert_eq!(sample.get("/api/health").0, 200);
-    assert_eq!(
-        sample.get("/api/maintenance").1["IsInMaintenanceMode"],
-        false
-    );
+    serving(sample, version);
     let after = sample.snapshot();
-    assert_eq!(after.projects, before.projects);
-    assert_eq!(after.secrets, before.secrets);
+    same_rows(before, &after);
     assert_eq!(
         after.schema_version,
         if version == "2026.2.0" { 2 } else { 1 }

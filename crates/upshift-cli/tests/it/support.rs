@@ -25,13 +25,24 @@ pub fn summary(stdout: &[u8]) -> Value {
 /// The server answers on `version`, healthy and out of maintenance, with
 /// exactly the data of `before`.
 pub fn healthy_on(sample: &Sample, version: &str, before: &Snapshot) {
+    serving(sample, version);
+    assert_eq!(&sample.snapshot(), before);
+}
+
+/// The server answers on `version`, healthy and out of maintenance.
+pub fn serving(sample: &Sample, version: &str) {
     assert_eq!(sample.get("/api").1["Version"], version);
     assert_eq!(sample.get("/api/health").0, 200);
     assert_eq!(
         sample.get("/api/maintenance").1["IsInMaintenanceMode"],
         false
     );
-    assert_eq!(&sample.snapshot(), before);
+}
+
+/// Every project and every secret of `before` is there, as it was.
+pub fn same_rows(before: &Snapshot, after: &Snapshot) {
+    assert_eq!(after.projects, before.projects);
+    assert_eq!(after.secrets, before.secrets);
 }
 
 /// `upshift upgrade` that must end rolled back (exit 1).

@@ -3,7 +3,7 @@
 //! bundle opens to the original keys, the backup restores to an identical
 //! database, history and window are recorded.
 
-use crate::support::{json_lines, summary};
+use crate::support::{json_lines, same_rows, serving, summary};
 use sample_server::fixture::Options;
 use testkit::Sample;
 use upshift::config::{DatabaseConfig, FilePath};
@@ -61,18 +61,11 @@ fn upgrade_and_prove(sample: &Sample, to: &str) -> serde_json::Value {
     );
 
     // The new version answers, healthy, out of maintenance.
-    let (status, api) = sample.get("/api");
-    assert_eq!((status, api["Version"].as_str()), (200, Some(to)));
-    assert_eq!(sample.get("/api/health").0, 200);
-    assert_eq!(
-        sample.get("/api/maintenance").1["IsInMaintenanceMode"],
-        false
-    );
+    serving(sample, to);
 
     // Every row and every secret survived, and decrypts with the master key.
     let after = sample.snapshot();
-    assert_eq!(after.projects, before.projects);
-    assert_eq!(after.secrets, before.secrets);
+    same_rows(&before, &after);
     assert_eq!(after.secrets.len(), 20);
 
     let state = State::open(&sample.state_dir()).unwrap();
