@@ -44,6 +44,10 @@ pub struct Config {
     /// Run pending migrations when `serve` starts.
     #[serde(default)]
     pub migrate_on_start: bool,
+    /// Test switch of one node of a cluster: `GET /api/health` answers 418
+    /// while this release version runs here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unhealthy_on: Option<String>,
 }
 
 /// The licence file: who may run the server and until when upgrades are covered.

@@ -32,6 +32,7 @@ use std::process::Command;
 
 use anyhow::{ensure, Context, Result};
 
+use crate::cluster::{self, Node, NodeSpec};
 use crate::config::Licence;
 use crate::crypto::MasterKey;
 use crate::db::Source;
@@ -63,6 +64,12 @@ pub struct Options {
     /// A file holding the PostgreSQL password, named in both the server's
     /// config and the instance file (`[database] password`).
     pub pg_password_file: Option<PathBuf>,
+    /// A cluster sharing the database: one entry per node (empty: a single
+    /// server, without `[[nodes]]`).
+    pub cluster: Vec<NodeSpec>,
+    /// How remote nodes are reached: the ssh config file (`[ssh] config`)
+    /// and the upshift binary copied to them (`[ssh] agent`).
+    pub ssh: Option<(PathBuf, PathBuf)>,
 }
 
 impl Default for Options {
@@ -77,6 +84,8 @@ impl Default for Options {
             postgres: None,
             pg_strategy: "dump".into(),
             pg_password_file: None,
+            cluster: Vec::new(),
+            ssh: None,
         }
     }
 }
@@ -99,9 +108,11 @@ pub struct Fixture {
     pub api_key: String,
     /// The key bundle's passphrase.
     pub passphrase: String,
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>` (on a cluster: the first node's).
     pub base_url: String,
     pub feed: Feed,
+    /// The nodes of a cluster (empty for a single server).
+    pub nodes: Vec<Node>,
 }
 
 /// Lays out an installation in `dir` (which should be empty).
@@ -156,14 +167,21 @@ pub fn create(dir: &Path, server_bin: &Path, options: &Options) -> Result<Fixtur
     for sub in ["secrets", "run", "logs"] {
         std::fs::create_dir_all(dir.join(sub))?;
     }
+    let nodes = cluster::plan(&dir, &options.cluster)?;
+    cluster::lay_out(&nodes, &archive, &options.version, &server.config)?;
     let passphrase = format!("demo-{}", &MasterKey::generate().to_base64()[..24]);
     write_private(&dir.join("secrets/bundle.pass"), &passphrase)?;
-    let base_url = format!("http://127.0.0.1:{port}");
+    let base_url = match nodes.first() {
+        Some(first) => first.base_url.clone(),
+        None => format!("http://127.0.0.1:{port}"),
+    };
     let instance_file = dir.join("upshift.toml");
     let clone = clone_toml(&format!("127.0.0.1:{port}"), options.postgres.as_deref())?;
     std::fs::write(
         &instance_file,
-        instance_toml(&base_url, feed.public_key(), &database_toml, options) + &clone,
+        instance_toml(&base_url, feed.public_key(), &database_toml, options)
+            + &clone
+            + &cluster::nodes_toml(&nodes, options.ssh.as_ref()),
     )?;
     Ok(Fixture {
         source: server.config.source()?,
@@ -177,6 +195,7 @@ pub fn create(dir: &Path, server_bin: &Path, options: &Options) -> Result<Fixtur
         passphrase,
         base_url,
         feed,
+        nodes,
     })
 }
 
@@ -206,7 +225,8 @@ fn seed(binary: &Path, config: &Path, options: &Options) -> Result<()> {
     Ok(())
 }
 
-fn free_port() -> Result<u16> {
+/// A TCP port free on loopback now.
+pub fn free_port() -> Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
     Ok(listener.local_addr()?.port())
 }

@@ -120,6 +120,12 @@ impl App {
     }
 
     fn health(&mut self) -> Reply {
+        if self.config.unhealthy_on.as_deref() == Some(self.manifest.version.as_str()) {
+            return Reply::new(
+                418,
+                json!({ "Status": "unhealthy: `unhealthy_on` names this version" }),
+            );
+        }
         if self.manifest.brk == Some(Break::Health) {
             return Reply::new(
                 418,

@@ -52,6 +52,7 @@ pub fn create(dir: &Path, listen: &str, licence: &Licence) -> Result<Instance> {
         licence_file: "keys/licence.json".into(),
         api_key_file: "keys/api.key".into(),
         migrate_on_start: false,
+        unhealthy_on: None,
     };
     let config_path = dir.join("server.toml");
     std::fs::write(&config_path, toml::to_string(&relative)?)

@@ -14,6 +14,7 @@
 //! ([`instance`]) and compares database contents across an upgrade ([`data`]).
 
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod crypto;
 pub mod data;

@@ -1,12 +1,14 @@
 //! Test support for upshift's integration tests: real sample installations
 //! ([`Sample`]), a real HTTP server for feeds ([`FeedServer`]), hashes of
 //! folders to prove "nothing changed" ([`tree_hash`]), a throwaway PostgreSQL
-//! server ([`PgCluster`]), and waiting on a condition with a deadline
+//! server ([`PgCluster`]), hosts in network namespaces reached over ssh
+//! ([`SshLab`]), and waiting on a condition with a deadline
 //! ([`wait_until`]) instead of sleeping.
 
 mod feed_server;
 mod pg_cluster;
 mod sample;
+mod ssh_lab;
 mod tmpfs;
 mod tree;
 mod wait;
@@ -14,6 +16,7 @@ mod wait;
 pub use feed_server::FeedServer;
 pub use pg_cluster::PgCluster;
 pub use sample::{Sample, StopGuard};
+pub use ssh_lab::{NetHost, SshLab};
 pub use tmpfs::Tmpfs;
 pub use tree::tree_hash;
 pub use wait::wait_until;

@@ -13,7 +13,7 @@ use upshift::instance::Instance;
 #[derive(Debug)]
 pub struct Sample {
     pub fx: Fixture,
-    _stop: StopGuard,
+    _stop: Vec<StopGuard>,
     _dir: tempfile::TempDir,
 }
 
@@ -66,8 +66,10 @@ impl Sample {
             .expect("temp dir");
         let bin = sample_server::package::locate_server_binary().expect("sample-server binary");
         let fx = fixture::create(dir.path(), &bin, options).expect("sample fixture");
+        let pidfiles = std::iter::once(fx.dir.join("run/server.pid"))
+            .chain(fx.nodes.iter().map(|n| n.pidfile.clone()));
         Sample {
-            _stop: StopGuard(fx.dir.join("run/server.pid")),
+            _stop: pidfiles.map(StopGuard).collect(),
             fx,
             _dir: dir,
         }
@@ -85,13 +87,14 @@ impl Sample {
         Instance::open(&self.fx.instance_file, None).expect("instance file loads")
     }
 
-    /// Starts the server with upshift's service driver.
+    /// Starts the server (every node of a cluster) with upshift's own
+    /// service drivers.
     pub fn start(&self) {
         let inst = self.instance();
         let current = inst.current_version().expect("current version");
-        inst.service
-            .start(&inst.vars(None, &current))
-            .expect("sample server starts");
+        for node in &inst.nodes {
+            node.start(&current).expect("sample server starts");
+        }
     }
 
     /// `upshift -c <instance file> ...`, with stdin closed.
@@ -135,11 +138,16 @@ impl Sample {
         &self.fx.master_key
     }
 
-    /// GET a path of the running server as JSON.
+    /// GET a path of the running server (a cluster's first node) as JSON.
     pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        Sample::get_at(&self.fx.base_url, path)
+    }
+
+    /// GET a path of the server at `base` (one node of a cluster) as JSON.
+    pub fn get_at(base: &str, path: &str) -> (u16, serde_json::Value) {
         let client = upshift::http::Client::new(std::time::Duration::from_secs(10));
         let answer = client
-            .get(&format!("{}{path}", self.fx.base_url), &[])
+            .get(&format!("{base}{path}"), &[])
             .expect("server answers");
         (
             answer.status,

@@ -60,6 +60,10 @@ pub enum Command {
     Clone(CloneArgs),
     /// Try the upgrade on a clone first: timed, predicted, torn down.
     Rehearse(RehearseArgs),
+    /// Serve one request of upshift on another machine (run over ssh by
+    /// upshift itself; a JSON request on stdin, the answer on stdout).
+    #[command(hide = true)]
+    NodeAgent,
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +196,9 @@ pub struct DemoArgs {
     /// Make the upgrade fail on purpose.
     #[arg(long = "break", value_enum)]
     pub brk: Option<DemoBreak>,
+    /// A cluster of N nodes sharing one database.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub nodes: u16,
     /// One JSON object per line.
     #[arg(long)]
     pub json: bool,

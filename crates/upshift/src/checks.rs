@@ -40,7 +40,7 @@ pub struct CheckContext<'a> {
 }
 
 /// How one check went.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CheckOutcome {
     pub name: String,
     pub ok: bool,

@@ -35,17 +35,44 @@ pub fn run(argv: &[String], cwd: &Path, timeout: Duration) -> Result<Output> {
         .split_first()
         .ok_or_else(|| Error::input("empty command line"))?;
     let mut command = Command::new(program);
+    command.args(args).current_dir(cwd);
+    run_command(command, None, timeout, true)
+}
+
+/// Runs a prepared `command` (its program and arguments set), feeding it
+/// `input` on stdin, waits at most `timeout`, captures its output. With
+/// `lend_lock` it inherits the instance lock, so that a run cannot be
+/// resumed while it still works; helpers such as `ssh`, which may leave a
+/// connection master running after them, must not.
+pub fn run_command(
+    mut command: Command,
+    input: Option<Vec<u8>>,
+    timeout: Duration,
+    lend_lock: bool,
+) -> Result<Output> {
+    let program = command.get_program().to_string_lossy().into_owned();
     command
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
+        .stdin(match input {
+            Some(_) => Stdio::piped(),
+            None => Stdio::null(),
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let lock = crate::state::lock_for_children();
-    let spawned = spawn(&mut command);
-    drop(lock);
+    let spawned = match lend_lock {
+        true => {
+            let _lent = crate::state::lock_for_children();
+            spawn(&mut command)
+        }
+        false => crate::state::unlent(|| spawn(&mut command)),
+    };
     let mut child = spawned.context(|| format!("cannot start `{program}`"))?;
+    let feeder = child.stdin.take().zip(input).map(|(mut stdin, input)| {
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = stdin.write_all(&input);
+        })
+    });
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
     let deadline = Instant::now() + timeout;
@@ -66,8 +93,11 @@ pub fn run(argv: &[String], cwd: &Path, timeout: Duration) -> Result<Output> {
             ))
             .hint("raise the timeout in the instance file if it is just slow"));
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(5));
     };
+    if let Some(feeder) = feeder {
+        let _ = feeder.join();
+    }
     Ok(Output {
         status,
         stdout: stdout.join().unwrap_or_default(),

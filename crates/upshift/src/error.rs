@@ -8,6 +8,8 @@
 //!   versions, disk space). Raised before anything changed: exit 2.
 //! - [`ErrorKind::Busy`]: another run holds the instance: exit 2.
 //! - [`ErrorKind::Failed`]: something failed while acting on the instance.
+//! - [`ErrorKind::Unreachable`]: a node did not answer over SSH; a run stops
+//!   for `resume` instead of rolling back half a cluster.
 //!
 //! Messages never carry secret values: callers build them from names and
 //! paths, never from the contents of a secret.
@@ -21,6 +23,9 @@ pub enum ErrorKind {
     Busy,
     /// An operation on the instance failed.
     Failed,
+    /// A node of the cluster could not be reached: the run stops where it
+    /// is, for `resume` once the node is back.
+    Unreachable,
 }
 
 /// An error with a message, an optional hint and an optional cause.
@@ -60,6 +65,11 @@ impl Error {
     /// An operation on the instance failed.
     pub fn failed(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Failed, message)
+    }
+
+    /// A node could not be reached.
+    pub fn unreachable(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unreachable, message)
     }
 
     /// Adds what the operator can do next.

@@ -26,6 +26,7 @@ pub mod instance;
 pub mod keys;
 pub mod licence;
 pub mod maintenance;
+pub mod node;
 pub mod plan;
 pub mod rehearse;
 pub mod release;

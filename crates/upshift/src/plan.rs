@@ -192,7 +192,7 @@ impl Plan {
     /// from the journal), when the target is not staged yet.
     pub fn refresh_release(&mut self, inst: &Instance) -> Result<()> {
         let to = self.to_version();
-        if self.release.is_none() && !inst.install.is_staged(&to) {
+        if self.release.is_none() && !inst.primary().is_staged(&to)? {
             self.release = inst.source.list()?.into_iter().find(|r| r.version == to);
         }
         Ok(())
@@ -274,7 +274,7 @@ pub fn rollback(
         ))
         .hint("pass --discard-newer-data to go ahead; today's database is saved as a catalogued backup first"));
     }
-    let release = if inst.install.is_staged(&to) {
+    let release = if inst.primary().is_staged(&to)? {
         None
     } else {
         let found = inst.source.list()?.into_iter().find(|r| r.version == to);
@@ -358,7 +358,10 @@ fn steps(inst: &Instance, state: &State, kind: RunKind) -> Result<Vec<PlannedSte
             StepKind::Migrate => {
                 upgrade && matches!(cfg.migration, MigrationConfig::Command { .. })
             }
-            StepKind::Checks => !cfg.checks.is_empty(),
+            StepKind::Checks => {
+                !cfg.checks.is_empty() || cfg.nodes.iter().any(|n| !n.checks.is_empty())
+            }
+            StepKind::Join => inst.nodes.len() > 1,
             _ => true,
         })
         .map(|step| PlannedStep {

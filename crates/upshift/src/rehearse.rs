@@ -372,6 +372,7 @@ mod tests {
             skipped: false,
             failed: false,
             detail: String::new(),
+            nodes: Vec::new(),
         }
     }
 

@@ -23,6 +23,7 @@ pub enum StepKind {
     Migrate,
     RestoreDb,
     Start,
+    Join,
     Checks,
     MaintenanceOff,
     ExportBackup,
@@ -31,7 +32,7 @@ pub enum StepKind {
 
 impl StepKind {
     /// Every step, in run order.
-    pub const ALL: [StepKind; 15] = [
+    pub const ALL: [StepKind; 16] = [
         StepKind::Preflight,
         StepKind::BackupKeys,
         StepKind::Stage,
@@ -43,6 +44,7 @@ impl StepKind {
         StepKind::Migrate,
         StepKind::RestoreDb,
         StepKind::Start,
+        StepKind::Join,
         StepKind::Checks,
         StepKind::MaintenanceOff,
         StepKind::ExportBackup,
@@ -63,6 +65,7 @@ impl StepKind {
             StepKind::Migrate => "migrate",
             StepKind::RestoreDb => "restore-db",
             StepKind::Start => "start",
+            StepKind::Join => "join",
             StepKind::Checks => "checks",
             StepKind::MaintenanceOff => "maintenance-off",
             StepKind::ExportBackup => "export-backup",
@@ -82,6 +85,7 @@ impl StepKind {
                 | StepKind::Migrate
                 | StepKind::RestoreDb
                 | StepKind::Start
+                | StepKind::Join
                 | StepKind::Checks
                 | StepKind::MaintenanceOff
         )
@@ -102,12 +106,13 @@ impl StepKind {
             StepKind::Stage => "download, verify and unpack the new release beside the old one",
             StepKind::MaintenanceOn => "turn maintenance mode on",
             StepKind::Drain => "wait for running work to finish",
-            StepKind::Stop => "stop the service and prove it is gone",
+            StepKind::Stop => "stop the service (every node) and prove it is gone",
             StepKind::BackupDb => "back up the database and verify the backup",
-            StepKind::Switch => "point `current` at the new version",
-            StepKind::Migrate => "upgrade the database schema",
+            StepKind::Switch => "point `current` at the new version (on a cluster: the first node)",
+            StepKind::Migrate => "upgrade the database schema, once, with every node stopped",
             StepKind::RestoreDb => "restore the database from the upgrade's backup",
-            StepKind::Start => "start the new version",
+            StepKind::Start => "start the new version (on a cluster: the first node, and check it)",
+            StepKind::Join => "switch and start the other nodes, in parallel",
             StepKind::Checks => "prove the new version works",
             StepKind::MaintenanceOff => "turn maintenance mode off",
             StepKind::ExportBackup => "export the in-server snapshot as a portable, verified dump",

@@ -37,15 +37,17 @@ impl Command {
             Command::Demo(d) => d.json,
             Command::Clone(c) => c.json,
             Command::Rehearse(r) => r.target.json,
-            Command::Backup { .. } | Command::Maintenance { .. } => false,
+            Command::Backup { .. } | Command::Maintenance { .. } | Command::NodeAgent => false,
         }
     }
 }
 
 /// Runs the command `cli` names.
 pub fn dispatch(cli: &Cli) -> Result<i32> {
-    if let Command::Demo(args) = &cli.command {
-        return demo::run(args);
+    match &cli.command {
+        Command::Demo(args) => return demo::run(args),
+        Command::NodeAgent => return node_agent(),
+        _ => {}
     }
     let inst = Instance::open(&cli.config, cli.state_dir.as_deref())?;
     mind_unfinished(&inst, &cli.command)?;
@@ -62,7 +64,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Check(flag) => check::run(&inst, flag.json),
         Command::Clone(args) => clone::run(&inst, args),
         Command::Rehearse(args) => rehearse::run(&inst, args),
-        Command::Demo(_) => unreachable!("handled above"),
+        Command::Demo(_) | Command::NodeAgent => unreachable!("handled above"),
     }
 }
 
@@ -96,6 +98,13 @@ fn mind_unfinished(inst: &Instance, command: &Command) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `upshift node-agent`: one request from upshift on another machine.
+fn node_agent() -> Result<i32> {
+    upshift::node::agent::serve(&mut std::io::stdin().lock(), &mut std::io::stdout().lock())
+        .map_err(|e| Error::failed(format!("node agent: {e}")))?;
+    Ok(0)
 }
 
 /// Asks `question` on a terminal; refuses without one.

@@ -31,6 +31,6 @@ pub fn report(error: &Error, json: bool) -> i32 {
 pub fn exit_code(error: &Error) -> i32 {
     match error.kind() {
         ErrorKind::Input | ErrorKind::Busy => 2,
-        ErrorKind::Failed => 3,
+        ErrorKind::Failed | ErrorKind::Unreachable => 3,
     }
 }

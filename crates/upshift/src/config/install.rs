@@ -21,6 +21,15 @@ pub enum InstallConfig {
 }
 
 impl InstallConfig {
+    /// Moves the install root (a node's own root).
+    pub fn set_root(&mut self, to: &std::path::Path) {
+        match self {
+            InstallConfig::Archive { root } | InstallConfig::Command { root, .. } => {
+                *root = FilePath::from_path(to)
+            }
+        }
+    }
+
     /// The install root.
     pub fn root(&self) -> &std::path::Path {
         match self {

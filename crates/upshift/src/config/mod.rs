@@ -13,6 +13,7 @@ mod http;
 mod install;
 mod keys;
 mod maintenance;
+mod nodes;
 mod path;
 mod release;
 mod service;
@@ -24,6 +25,7 @@ pub use http::{HeaderValue, Headers, HttpProbe, HttpRequest};
 pub use install::InstallConfig;
 pub use keys::{HttpGet, KeySource, KeysConfig, LicenceConfig, ValueSource};
 pub use maintenance::{DrainConfig, MaintenanceConfig};
+pub use nodes::{Host, NodeConfig, SshConfig};
 pub use path::FilePath;
 pub use release::ReleaseConfig;
 pub use service::ServiceConfig;
@@ -54,6 +56,12 @@ pub struct InstanceFile {
     pub checks: Vec<CheckConfig>,
     /// How a test instance is made from this one (`upshift clone`, `rehearse`).
     pub clone: Option<CloneConfig>,
+    /// The nodes of a cluster sharing the database; none: one local node.
+    #[serde(default)]
+    pub nodes: Vec<NodeConfig>,
+    /// How remote nodes are reached.
+    #[serde(default)]
+    pub ssh: SshConfig,
 }
 
 /// `[instance]`: what this installation is called and where upshift keeps its state.
@@ -83,6 +91,8 @@ pub struct Loaded {
     pub path: PathBuf,
     /// Its folder: relative paths and commands start here.
     pub dir: PathBuf,
+    /// Its text, as remote nodes' agents are sent it.
+    pub text: String,
 }
 
 /// Reads, parses and checks an instance file.
@@ -91,17 +101,27 @@ pub fn load(path: &Path) -> Result<Loaded> {
         .input_context(|| format!("cannot read instance file {}", path.display()))?;
     let path =
         std::path::absolute(path).input_context(|| format!("cannot resolve {}", path.display()))?;
+    parse(&text, &path)
+}
+
+/// Parses and checks the text of the instance file at `path` (absolute).
+pub fn parse(text: &str, path: &Path) -> Result<Loaded> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let file: InstanceFile = path::with_base(&dir, || toml::from_str(&text)).map_err(|e| {
+    let file: InstanceFile = path::with_base(&dir, || toml::from_str(text)).map_err(|e| {
         Error::input(format!(
             "instance file {}: {}",
             path.display(),
             e.message().trim()
         ))
-        .hint(location_hint(&text, e.span()))
+        .hint(location_hint(text, e.span()))
     })?;
-    validate(&file, &path)?;
-    Ok(Loaded { file, path, dir })
+    validate(&file, path)?;
+    Ok(Loaded {
+        file,
+        path: path.to_path_buf(),
+        dir,
+        text: text.to_string(),
+    })
 }
 
 impl Loaded {
@@ -141,14 +161,24 @@ fn validate(file: &InstanceFile, path: &Path) -> Result<()> {
     for (field, secret) in secrets(file) {
         secret.validate(&at(&field))?;
     }
-    if let ServiceConfig::Process { stop_signal, .. } = &file.service {
-        if !["TERM", "INT", "QUIT", "HUP"].contains(&stop_signal.trim_start_matches("SIG")) {
-            return Err(Error::input(format!(
-                "{}: `{stop_signal}` is not one of TERM, INT, QUIT, HUP",
-                at("service.stop_signal")
-            )));
+    let node_services = file.nodes.iter().enumerate().filter_map(|(i, n)| {
+        n.service
+            .as_ref()
+            .map(|s| (format!("nodes[{i}].service"), s))
+    });
+    for (field, service) in
+        std::iter::once(("service".to_string(), &file.service)).chain(node_services)
+    {
+        if let ServiceConfig::Process { stop_signal, .. } = service {
+            if !["TERM", "INT", "QUIT", "HUP"].contains(&stop_signal.trim_start_matches("SIG")) {
+                return Err(Error::input(format!(
+                    "{}: `{stop_signal}` is not one of TERM, INT, QUIT, HUP",
+                    at(&format!("{field}.stop_signal"))
+                )));
+            }
         }
     }
+    nodes::validate(&file.nodes, &at)?;
     if let Some(keys) = &file.keys {
         if keys.passphrase.is_none() == keys.recipients.is_empty() {
             return Err(Error::input(format!(
@@ -185,19 +215,12 @@ fn commands(file: &InstanceFile) -> Vec<(String, &Vec<String>)> {
         InstallConfig::Command { run, .. } => out.push(("install.run".into(), run)),
         InstallConfig::Archive { .. } => {}
     }
-    match &file.service {
-        ServiceConfig::Process { start, .. } => out.push(("service.start".into(), start)),
-        ServiceConfig::Command {
-            start,
-            stop,
-            status,
-            ..
-        } => {
-            out.push(("service.start".into(), start));
-            out.push(("service.stop".into(), stop));
-            out.push(("service.status".into(), status));
+    service_commands("service", &file.service, &mut out);
+    for (i, node) in file.nodes.iter().enumerate() {
+        if let Some(service) = &node.service {
+            service_commands(&format!("nodes[{i}].service"), service, &mut out);
         }
-        ServiceConfig::Systemd { .. } => {}
+        check_commands(&format!("nodes[{i}].checks"), &node.checks, &mut out);
     }
     if let MaintenanceConfig::Command { on, off, status } = &file.maintenance {
         out.push(("maintenance.on".into(), on));
@@ -213,11 +236,7 @@ fn commands(file: &InstanceFile) -> Vec<(String, &Vec<String>)> {
     if let MigrationConfig::Command { run, .. } = &file.migration {
         out.push(("migration.run".into(), run));
     }
-    for (i, check) in file.checks.iter().enumerate() {
-        if let CheckConfig::Command { run, .. } = check {
-            out.push((format!("checks[{i}].run"), run));
-        }
-    }
+    check_commands("checks", &file.checks, &mut out);
     let key_sources = file.keys.iter().flat_map(|k| k.sources.iter());
     for (i, source) in key_sources.enumerate() {
         if let ValueSource::Command(run) = &source.from {
@@ -232,6 +251,39 @@ fn commands(file: &InstanceFile) -> Vec<(String, &Vec<String>)> {
         out.push(("licence.from.command".into(), run));
     }
     out
+}
+
+fn service_commands<'a>(
+    field: &str,
+    service: &'a ServiceConfig,
+    out: &mut Vec<(String, &'a Vec<String>)>,
+) {
+    match service {
+        ServiceConfig::Process { start, .. } => out.push((format!("{field}.start"), start)),
+        ServiceConfig::Command {
+            start,
+            stop,
+            status,
+            ..
+        } => {
+            out.push((format!("{field}.start"), start));
+            out.push((format!("{field}.stop"), stop));
+            out.push((format!("{field}.status"), status));
+        }
+        ServiceConfig::Systemd { .. } => {}
+    }
+}
+
+fn check_commands<'a>(
+    field: &str,
+    checks: &'a [CheckConfig],
+    out: &mut Vec<(String, &'a Vec<String>)>,
+) {
+    for (i, check) in checks.iter().enumerate() {
+        if let CheckConfig::Command { run, .. } = check {
+            out.push((format!("{field}[{i}].run"), run));
+        }
+    }
 }
 
 /// Every secret reference in the file, with the field it came from.
@@ -255,7 +307,11 @@ fn secrets<'a>(file: &'a InstanceFile) -> Vec<(String, &'a crate::secret::Secret
     if let Some(drain) = &file.drain {
         headers("drain", &drain.headers);
     }
-    for check in &file.checks {
+    for check in file
+        .checks
+        .iter()
+        .chain(file.nodes.iter().flat_map(|n| &n.checks))
+    {
         match check {
             CheckConfig::Http { headers: h, .. } | CheckConfig::Version { headers: h, .. } => {
                 headers("checks", h)

@@ -1,5 +1,6 @@
 //! What a step sees while it runs, and what it hands back.
 
+use super::report::NodeTiming;
 use super::{OnFailure, Report};
 use crate::events::{Event, Reporter};
 use crate::instance::Instance;
@@ -39,6 +40,10 @@ pub struct Ctx<'a> {
     /// `rollback --force`: an undo that fails is recorded and skipped.
     pub force_undo: bool,
     pub report: Report,
+    /// The journal name of the step running now (`stop`, `undo-switch`).
+    pub current_step: String,
+    /// Each node's part of the step running now (clusters only).
+    pub node_timings: Vec<NodeTiming>,
 }
 
 /// A step that ended well.
@@ -114,6 +119,8 @@ impl<'a> Ctx<'a> {
             on_failure,
             force_undo: false,
             report: Report::new(run_id, plan),
+            current_step: String::new(),
+            node_timings: Vec::new(),
         }
     }
 

@@ -2,7 +2,7 @@
 //! after it acts.
 
 use super::{finish, journaled, steps, undo, Ctx, OnFailure, Outcome, Slot, StepReport};
-use crate::error::Result;
+use crate::error::{ErrorKind, Result};
 use crate::plan::RunKind;
 use crate::state::RunStatus;
 
@@ -28,7 +28,9 @@ pub fn drive(ctx: &mut Ctx, from: usize) -> Result<super::Report> {
         let (ms, result) = journaled(ctx, slot, |ctx| steps::apply(step, ctx))?;
         match result {
             Ok(done) => {
-                ctx.report.steps.push(StepReport::new(step, ms, &done));
+                let mut report = StepReport::new(step, ms, &done);
+                report.nodes = std::mem::take(&mut ctx.node_timings);
+                ctx.report.steps.push(report);
                 ctx.outputs.insert(step, done.output);
                 if step.in_window()
                     && plan
@@ -42,10 +44,21 @@ pub fn drive(ctx: &mut Ctx, from: usize) -> Result<super::Report> {
                 }
             }
             Err(error) => {
-                ctx.report.push_failed(step, ms, &error);
+                let nodes = std::mem::take(&mut ctx.node_timings);
+                ctx.report.push_failed(step, ms, &error, nodes);
                 if !ctx.window_was_opened() {
                     let outcome = Outcome::failed_untouched(&error);
                     return finish(ctx, RunStatus::Failed, outcome, Some(&error));
+                }
+                if error.kind() == ErrorKind::Unreachable {
+                    // Half a cluster cannot be rolled back: wait for the node.
+                    let error = error.hint("the journal (`upshift status`) says what each node has done; once the node answers, `upshift resume` carries on (or `upshift rollback` goes back)");
+                    return finish(
+                        ctx,
+                        RunStatus::NeedsOperator,
+                        Outcome::NeedsOperator,
+                        Some(&error),
+                    );
                 }
                 return match ctx.on_failure {
                     OnFailure::Stop => finish(

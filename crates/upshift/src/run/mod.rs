@@ -22,12 +22,13 @@
 
 mod ctx;
 mod forward;
+mod nodes;
 mod report;
 mod steps;
 mod undo;
 
 pub use ctx::{Ctx, Done};
-pub use report::{Outcome, Report, StepReport};
+pub use report::{NodeTiming, Outcome, Report, StepReport};
 
 use crate::error::{Error, Result};
 use crate::events::{Event, Reporter};
@@ -132,6 +133,10 @@ fn replay(ctx: &mut Ctx) -> Result<bool> {
     for step in ctx.state.steps(ctx.run_id)? {
         ctx.next_seq = ctx.next_seq.max(step.seq + 1);
         let finished = matches!(step.status, StepStatus::Done | StepStatus::Skipped);
+        if step.name.contains('@') {
+            // One node's part of a step: the step's own row says how it went.
+            continue;
+        }
         if let Some(kind) = step
             .name
             .strip_prefix("undo-")
@@ -181,6 +186,8 @@ fn journaled(
 ) -> Result<(u64, Result<Done>)> {
     ctx.state
         .step_started(ctx.run_id, slot.seq, slot.name, slot.reversible)?;
+    ctx.current_step = slot.name.to_string();
+    ctx.node_timings.clear();
     ctx.reporter.report(&Event::StepStarted {
         step: slot.name.into(),
         index: slot.index,

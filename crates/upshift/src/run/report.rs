@@ -31,7 +31,7 @@ impl Outcome {
     pub(crate) fn failed_untouched(error: &Error) -> Outcome {
         match error.kind() {
             ErrorKind::Input | ErrorKind::Busy => Outcome::Refused,
-            ErrorKind::Failed => Outcome::Failed,
+            ErrorKind::Failed | ErrorKind::Unreachable => Outcome::Failed,
         }
     }
 
@@ -66,6 +66,18 @@ pub struct StepReport {
     pub skipped: bool,
     pub failed: bool,
     pub detail: String,
+    /// Each node's part of the step (clusters only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<NodeTiming>,
+}
+
+/// One node's part of a step.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeTiming {
+    pub node: String,
+    pub ms: u64,
+    pub ok: bool,
+    pub detail: String,
 }
 
 impl StepReport {
@@ -77,6 +89,7 @@ impl StepReport {
             skipped: done.skipped,
             failed: false,
             detail: done.detail.clone(),
+            nodes: Vec::new(),
         }
     }
 
@@ -139,7 +152,13 @@ impl Report {
         }
     }
 
-    pub(crate) fn push_failed(&mut self, step: StepKind, ms: u64, error: &Error) {
+    pub(crate) fn push_failed(
+        &mut self,
+        step: StepKind,
+        ms: u64,
+        error: &Error,
+        nodes: Vec<NodeTiming>,
+    ) {
         self.steps.push(StepReport {
             step: step.name().to_string(),
             ms,
@@ -147,6 +166,7 @@ impl Report {
             skipped: false,
             failed: true,
             detail: error.to_string(),
+            nodes,
         });
         self.failed_step = Some(step);
         self.error = Some(error.chain());

@@ -44,7 +44,9 @@ pub fn all(ctx: &mut Ctx, cause: Option<Error>) -> Result<super::Report> {
         let (ms, result) = journaled(ctx, slot, |ctx| steps::undo(step, ctx))?;
         match result {
             Ok(done) => {
-                ctx.report.steps.push(StepReport::undo(step, ms, &done));
+                let mut report = StepReport::undo(step, ms, &done);
+                report.nodes = std::mem::take(&mut ctx.node_timings);
+                ctx.report.steps.push(report);
                 ctx.undone.push(step);
             }
             Err(error) => {

@@ -89,13 +89,35 @@ impl Lock {
 
 /// A descriptor on the held lock without close-on-exec, for the next
 /// command this process spawns to inherit; drop it once spawned. `None`
-/// when no lock is held.
-pub fn for_children() -> Option<OwnedFd> {
+/// when no lock is held. While it lives, [`unlent`] spawns wait.
+pub fn for_children() -> Option<Lent> {
+    let lending = LENDING.lock().unwrap_or_else(|e| e.into_inner());
     let held = HELD.lock().unwrap_or_else(|e| e.into_inner());
     let copy = held.as_ref()?.try_clone().ok()?;
     let inherit = nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty());
     nix::fcntl::fcntl(copy.as_raw_fd(), inherit).ok()?;
-    Some(copy)
+    Some(Lent {
+        _fd: copy,
+        _lending: lending,
+    })
+}
+
+/// The held lock, lent to the children spawned while this lives.
+#[derive(Debug)]
+pub struct Lent {
+    _fd: OwnedFd,
+    _lending: std::sync::MutexGuard<'static, ()>,
+}
+
+/// Serialises lending the lock with spawns that must not inherit it.
+static LENDING: Mutex<()> = Mutex::new(());
+
+/// Runs `spawn` at a moment no lock is being lent, so that what it starts
+/// (an `ssh` connection master that outlives this process) cannot inherit
+/// the instance lock from another thread's child.
+pub fn unlent<T>(spawn: impl FnOnce() -> T) -> T {
+    let _lending = LENDING.lock().unwrap_or_else(|e| e.into_inner());
+    spawn()
 }
 
 impl Drop for Lock {

@@ -36,7 +36,7 @@ pub mod settings;
 
 pub use catalog::{BackupKind, BackupRecord, NewBackup};
 pub use history::HistoryRecord;
-pub use lock::{for_children as lock_for_children, Lock};
+pub use lock::{for_children as lock_for_children, unlent, Lock};
 pub use rehearsals::RehearsalFigures;
 pub use runs::{RunRecord, RunStatus, StepRecord, StepStatus};
 

@@ -1,8 +1,17 @@
 //! Checks: the new version must prove it works before maintenance ends.
+//!
+//! The instance's `[[checks]]` run once, from here; each node's own checks
+//! run for that node, all nodes at once: HTTP, version and SQL checks from
+//! here, command checks on the node itself.
 
-use crate::checks::{self, CheckContext};
+use crate::checks::{self, CheckContext, CheckOutcome};
+use crate::config::CheckConfig;
 use crate::error::{Error, Result};
+use crate::instance::Instance;
+use crate::node::Node;
+use crate::run::nodes::on_nodes;
 use crate::run::{Ctx, Done};
+use crate::template::Vars;
 use crate::version::Version;
 
 pub fn apply(ctx: &mut Ctx) -> Result<Done> {
@@ -10,28 +19,69 @@ pub fn apply(ctx: &mut Ctx) -> Result<Done> {
     verify(ctx, &to)
 }
 
-/// Runs every check, expecting `version` to be running.
+/// Runs every check, the instance's and every node's, expecting `version`.
 pub fn verify(ctx: &mut Ctx, version: &Version) -> Result<Done> {
-    let inst = ctx.inst;
+    let outcomes = run_here(ctx.inst, &ctx.vars, &ctx.inst.loaded.file.checks, version);
+    let mut detail = format!("{} check(s) pass", outcomes.len());
+    fail_on(&outcomes, "")?;
+    if ctx.inst.is_cluster() {
+        let nodes = ctx.inst.all_nodes();
+        detail.push_str(&format!("; {}", self::nodes(ctx, &nodes, version)?));
+    }
+    Ok(Done::detail(detail))
+}
+
+/// Runs the own checks of `nodes`, in parallel, expecting `version`.
+pub fn nodes(ctx: &mut Ctx, nodes: &[&dyn Node], version: &Version) -> Result<String> {
+    let (inst, vars) = (ctx.inst, ctx.vars.clone());
+    let counts = on_nodes(ctx, nodes, |node| {
+        let here: Vec<CheckConfig> = node
+            .checks()
+            .iter()
+            .filter(|c| !matches!(c, CheckConfig::Command { .. }))
+            .cloned()
+            .collect();
+        let mut outcomes = run_here(inst, &vars, &here, version);
+        outcomes.extend(node.command_checks(version, inst.db.as_ref())?);
+        fail_on(&outcomes, &format!("{}: ", node.name()))?;
+        Ok(outcomes.len())
+    })?;
+    Ok(format!(
+        "{} node check(s) pass on {} node(s)",
+        counts.iter().sum::<usize>(),
+        nodes.len()
+    ))
+}
+
+/// Runs `checks` from here.
+fn run_here(
+    inst: &Instance,
+    vars: &Vars,
+    checks: &[CheckConfig],
+    version: &Version,
+) -> Vec<CheckOutcome> {
     let check_ctx = CheckContext {
         client: &inst.client,
         instance_dir: &inst.loaded.dir,
-        vars: &ctx.vars,
+        vars,
         db: inst.db.as_ref(),
         expect_version: Some(version),
     };
-    let outcomes = checks::run_all(&inst.loaded.file.checks, &check_ctx);
+    checks::run_all(checks, &check_ctx)
+}
+
+/// An error listing the failed outcomes, if any.
+fn fail_on(outcomes: &[CheckOutcome], prefix: &str) -> Result<()> {
     let failed: Vec<String> = outcomes
         .iter()
         .filter(|o| !o.ok)
-        .map(|o| format!("{}: {}", o.name, o.detail))
+        .map(|o| format!("{prefix}{}: {}", o.name, o.detail))
         .collect();
-    if failed.is_empty() {
-        Ok(Done::detail(format!("{} check(s) pass", outcomes.len())))
-    } else {
-        Err(Error::failed(format!(
+    match failed.is_empty() {
+        true => Ok(()),
+        false => Err(Error::failed(format!(
             "check(s) failed: {}",
             failed.join("; ")
-        )))
+        ))),
     }
 }

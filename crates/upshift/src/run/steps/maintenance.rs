@@ -29,7 +29,15 @@ pub fn set(ctx: &mut Ctx, on: bool) -> Result<Done> {
 /// In a rollback run, the version being left may be down; then there is no
 /// maintenance API to call and no work to drain.
 fn server_down_in_rollback(ctx: &Ctx) -> Result<bool> {
-    Ok(ctx.plan.kind == RunKind::Rollback && !ctx.inst.service.is_running()?)
+    if ctx.plan.kind != RunKind::Rollback {
+        return Ok(false);
+    }
+    for node in &ctx.inst.nodes {
+        if node.is_running()? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 pub fn drain(ctx: &mut Ctx) -> Result<Done> {

@@ -1,17 +1,38 @@
-//! Migrate: run the new version's schema upgrade command, once.
+//! Migrate: run the new version's schema upgrade command, once, on the
+//! first node, and only once every node is proven stopped: a node still
+//! running against a database being upgraded is how clusters get corrupted.
 
-use crate::cmd;
 use crate::config::MigrationConfig;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::run::nodes::on_nodes;
 use crate::run::{Ctx, Done};
 
 pub fn apply(ctx: &mut Ctx) -> Result<Done> {
-    match &ctx.inst.loaded.file.migration {
-        MigrationConfig::Command { run, timeout } => {
-            let argv = ctx.vars.render_all(run);
-            cmd::run_ok(&argv, &ctx.inst.loaded.dir, *timeout, "migration")?;
-            Ok(Done::detail(format!("`{}` succeeded", argv[0])))
+    let MigrationConfig::Command { run, timeout } = &ctx.inst.loaded.file.migration else {
+        return Ok(Done::skipped("the server migrates itself on start"));
+    };
+    if ctx.inst.is_cluster() {
+        let nodes = ctx.inst.all_nodes();
+        let running = on_nodes(ctx, &nodes, |node| node.is_running())?;
+        let names: Vec<&str> = nodes
+            .iter()
+            .zip(&running)
+            .filter(|(_, r)| **r)
+            .map(|(n, _)| n.name())
+            .collect();
+        if !names.is_empty() {
+            return Err(Error::failed(format!(
+                "refusing to upgrade the database: {} still running",
+                names.join(", ")
+            ))
+            .hint("every node must be stopped while the database is upgraded; something restarted it (a watchdog?)"));
         }
-        MigrationConfig::OnStart => Ok(Done::skipped("the server migrates itself on start")),
     }
+    let primary = ctx.inst.primary();
+    primary.run(run, &ctx.from, &ctx.to, *timeout, "migration")?;
+    Ok(Done::detail(format!(
+        "`{}` succeeded on {}",
+        run[0],
+        primary.name()
+    )))
 }

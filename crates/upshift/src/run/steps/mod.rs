@@ -33,6 +33,7 @@ pub fn apply(step: StepKind, ctx: &mut Ctx) -> Result<Done> {
         StepKind::Migrate => migrate::apply(ctx),
         StepKind::RestoreDb => backup::restore(ctx),
         StepKind::Start => service::start(ctx),
+        StepKind::Join => service::join(ctx),
         StepKind::Checks => checks::apply(ctx),
         StepKind::MaintenanceOff => maintenance::set(ctx, false),
         StepKind::ExportBackup => backup::export(ctx),
@@ -47,6 +48,7 @@ pub fn has_undo(step: StepKind, ctx: &Ctx) -> bool {
         | StepKind::Stop
         | StepKind::Switch
         | StepKind::Start
+        | StepKind::Join
         | StepKind::MaintenanceOff => true,
         StepKind::BackupDb => ctx.outputs.contains_key(&StepKind::BackupDb),
         StepKind::Record => true,
@@ -63,6 +65,7 @@ pub fn undo(step: StepKind, ctx: &mut Ctx) -> Result<Done> {
         StepKind::BackupDb => backup::restore_own(ctx),
         StepKind::Switch => switch::back(ctx),
         StepKind::Start => service::stop(ctx),
+        StepKind::Join => service::leave(ctx),
         StepKind::Record => record::forget(ctx),
         other => Ok(Done::skipped(format!("{other} has nothing to undo"))),
     }

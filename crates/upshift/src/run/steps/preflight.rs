@@ -12,8 +12,8 @@ use crate::backup;
 use crate::checks::{self, CheckContext};
 use crate::config::CheckConfig;
 use crate::error::{Error, Result};
-use crate::fsutil;
 use crate::plan::RunKind;
+use crate::run::nodes::on_nodes;
 use crate::run::{Ctx, Done};
 
 pub fn apply(ctx: &mut Ctx) -> Result<Done> {
@@ -24,38 +24,48 @@ fn run(ctx: &mut Ctx) -> Result<Done> {
     let inst = ctx.inst;
     inst.db.ping()?;
     let notes = inst.db.preflight()?;
-    let current = inst.current_version()?;
-    if current != ctx.from {
-        return Err(Error::input(format!(
-            "the installed version changed since the plan: {current}, planned from {}",
-            ctx.from
-        ))
-        .hint("run `upshift plan` again"));
-    }
     // A rollback run goes back from a version that may be the problem: it
     // neither needs it running nor healthy.
     let rollback = ctx.plan.kind == RunKind::Rollback;
-    if !rollback && !inst.service.is_running()? {
-        return Err(Error::input(format!("the service is not running ({})", inst.service.describe()))
-            .hint("upshift upgrades a running, healthy server: start it and check it with `upshift check`"));
-    }
-    backup::check_space(inst)?;
-    if let Some(size) = ctx.plan.release.as_ref().and_then(|r| r.size) {
-        let free = fsutil::free_space(inst.install.root())?;
-        if free < size.saturating_mul(4) {
+    let from = ctx.from.clone();
+    let need = ctx
+        .plan
+        .release
+        .as_ref()
+        .and_then(|r| r.size)
+        .map(|s| s.saturating_mul(4));
+    on_nodes(ctx, &inst.all_nodes(), |node| {
+        let current = node.current()?;
+        if current.as_ref() != Some(&from) {
             return Err(Error::input(format!(
-                "not enough disk space in {} to unpack the release ({} bytes free, about {} needed)",
-                inst.install.root().display(),
-                free,
-                size * 4
-            )));
+                "{} runs {}, the plan starts from {from}",
+                node.describe(),
+                current.map_or("no version".to_string(), |v| v.to_string())
+            ))
+            .hint("every node must run the same version; run `upshift plan` again"));
         }
-    }
+        if !rollback && !node.is_running()? {
+            return Err(Error::input(format!("the service is not running ({})", node.describe_service()))
+                .hint("upshift upgrades a running, healthy server: start it and check it with `upshift check`"));
+        }
+        if let Some(need) = need {
+            let free = node.free_space()?;
+            if free < need {
+                return Err(Error::input(format!(
+                    "not enough disk space on {} to unpack the release ({free} bytes free, about {need} needed)",
+                    node.describe()
+                )));
+            }
+        }
+        Ok(())
+    })?;
+    backup::check_space(inst)?;
     let health: Vec<CheckConfig> = inst
         .loaded
         .file
         .checks
         .iter()
+        .chain(inst.nodes.iter().flat_map(|n| n.checks()))
         .filter(|c| !rollback && matches!(c, CheckConfig::Http { .. }))
         .cloned()
         .collect();
@@ -79,7 +89,12 @@ fn run(ctx: &mut Ctx) -> Result<Done> {
         .hint("fix it first; `upshift check` runs the checks"));
     }
     let mut detail = format!(
-        "{current} running, database reachable, {} health check(s) pass, disk space ok",
+        "{} running{}, database reachable, {} health check(s) pass, disk space ok",
+        ctx.from,
+        match inst.is_cluster() {
+            true => format!(" on {} nodes", inst.nodes.len()),
+            false => String::new(),
+        },
         health.len()
     );
     for note in notes {

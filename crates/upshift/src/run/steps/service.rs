@@ -1,43 +1,125 @@
 //! Stopping the old version and starting the new one, and the reverse.
+//!
+//! On a cluster, `stop` stops every node at once and proves each is gone;
+//! `start` starts the first node only (it has the migrated database) and
+//! checks it before `join` switches and starts the others in parallel.
 
 use crate::error::Result;
+use crate::node::Node;
+use crate::run::nodes::on_nodes;
 use crate::run::{Ctx, Done};
 
+/// `stop`, and the undo of `start`: every node stops (a node started by
+/// hand included), so that the database changes under no one.
 pub fn stop(ctx: &mut Ctx) -> Result<Done> {
-    let service = &ctx.inst.service;
-    if !service.is_running()? {
+    let nodes = ctx.inst.all_nodes();
+    let stopped = stop_nodes(ctx, &nodes)?;
+    if stopped == 0 {
         return Ok(Done::skipped("service already stopped"));
     }
-    service.stop()?;
-    Ok(Done::detail(format!("stopped {}", service.describe())))
-}
-
-pub fn start(ctx: &mut Ctx) -> Result<Done> {
-    let service = &ctx.inst.service;
-    if service.is_running()? {
-        return Ok(Done::skipped("service already running"));
-    }
-    service.start(&ctx.vars)?;
     Ok(Done::detail(format!(
-        "started {} on {}",
-        service.describe(),
-        ctx.to
+        "stopped {}",
+        describe(ctx, &nodes, stopped)
     )))
 }
 
-/// Undo of `stop`: start the version `current` points at again (the old one,
-/// once `switch` is undone) and prove it works.
-pub fn restart_old(ctx: &mut Ctx) -> Result<Done> {
-    let service = &ctx.inst.service;
-    if !service.is_running()? {
-        // Templated for the old version: `{version}` and `{dir}` must not
-        // name the version being rolled back.
-        service.start(&ctx.inst.vars(None, &ctx.from))?;
+/// Stops those of `nodes` that run; how many did.
+fn stop_nodes(ctx: &mut Ctx, nodes: &[&dyn Node]) -> Result<usize> {
+    let stopped = on_nodes(ctx, nodes, |node| {
+        if !node.is_running()? {
+            return Ok(false);
+        }
+        node.stop()?;
+        Ok(true)
+    })?;
+    Ok(stopped.into_iter().filter(|s| *s).count())
+}
+
+pub fn start(ctx: &mut Ctx) -> Result<Done> {
+    let primary = ctx.inst.primary();
+    let to = ctx.to.clone();
+    let started = on_nodes(ctx, &[primary], |node| {
+        if node.is_running()? {
+            return Ok(false);
+        }
+        node.start(&to)?;
+        Ok(true)
+    })?;
+    let mut detail = match started[0] {
+        true => format!("started {} on {to}", primary.describe_service()),
+        false => "service already running".to_string(),
+    };
+    if ctx.inst.is_cluster() {
+        let checked = super::checks::nodes(ctx, &[primary], &to)?;
+        detail.push_str(&format!("; {checked}"));
+    } else if !started[0] {
+        return Ok(Done::skipped(detail));
     }
+    Ok(Done::detail(detail))
+}
+
+/// `join`: the other nodes switch to the new version and start, in parallel.
+pub fn join(ctx: &mut Ctx) -> Result<Done> {
+    let others: Vec<&dyn Node> = ctx.inst.all_nodes().split_off(1);
+    let to = ctx.to.clone();
+    on_nodes(ctx, &others, |node| {
+        if node.current()?.as_ref() != Some(&to) {
+            node.switch(&to)?;
+        }
+        if !node.is_running()? {
+            node.start(&to)?;
+        }
+        Ok(())
+    })?;
+    Ok(Done::detail(format!(
+        "{} node(s) switched to {to} and started",
+        others.len()
+    )))
+}
+
+/// Undo of `join`: the other nodes stop and switch back.
+pub fn leave(ctx: &mut Ctx) -> Result<Done> {
+    let others: Vec<&dyn Node> = ctx.inst.all_nodes().split_off(1);
     let from = ctx.from.clone();
+    on_nodes(ctx, &others, |node| {
+        if node.is_running()? {
+            node.stop()?;
+        }
+        if node.current()?.as_ref() != Some(&from) {
+            node.switch(&from)?;
+        }
+        Ok(())
+    })?;
+    Ok(Done::detail(format!(
+        "{} node(s) stopped and back on {from}",
+        others.len()
+    )))
+}
+
+/// Undo of `stop`: start the version `current` points at again on every
+/// node (the old one, once `switch` is undone) and prove it works.
+pub fn restart_old(ctx: &mut Ctx) -> Result<Done> {
+    let nodes = ctx.inst.all_nodes();
+    let from = ctx.from.clone();
+    on_nodes(ctx, &nodes, |node| {
+        if !node.is_running()? {
+            // Templated for the old version: `{version}` and `{dir}` must
+            // not name the version being rolled back.
+            node.start(&from)?;
+        }
+        Ok(())
+    })?;
     let checked = super::checks::verify(ctx, &from)?;
     Ok(Done::detail(format!(
         "{} running again; {}",
         from, checked.detail
     )))
+}
+
+/// "the service" on one server, "N of M nodes" on a cluster.
+fn describe(ctx: &Ctx, nodes: &[&dyn Node], count: usize) -> String {
+    match ctx.inst.is_cluster() {
+        true => format!("{count} of {} nodes", nodes.len()),
+        false => nodes[0].describe_service(),
+    }
 }

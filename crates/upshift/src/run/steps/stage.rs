@@ -2,40 +2,61 @@
 //!
 //! Archive installs download (resumable, cached), verify the SHA-256 and the
 //! signature, and unpack into `versions/<v>`; command installs run the
-//! install command. Already staged: nothing to do.
+//! install command. Every node stages at once; a remote node receives the
+//! verified archive over its ssh connection and checks its SHA-256 again
+//! before unpacking. Already staged everywhere: nothing to do.
 
 use crate::config::InstallConfig;
 use crate::error::{Error, Result};
+use crate::node::Node;
+use crate::run::nodes::on_nodes;
 use crate::run::{Ctx, Done};
 use crate::step::StepKind;
 use serde_json::json;
 
 pub fn apply(ctx: &mut Ctx) -> Result<Done> {
     let inst = ctx.inst;
-    let dir = inst.install.version_dir(&ctx.to);
-    if inst.install.is_staged(&ctx.to) {
+    let to = ctx.to.clone();
+    let nodes = inst.all_nodes();
+    let staged = on_nodes(ctx, &nodes, |node| node.is_staged(&to))?;
+    let missing: Vec<&dyn Node> = nodes
+        .iter()
+        .zip(&staged)
+        .filter(|(_, staged)| !**staged)
+        .map(|(node, _)| *node)
+        .collect();
+    let dir = inst.install.version_dir(&to);
+    if missing.is_empty() {
         return Ok(
-            Done::skipped(format!("{} already staged in {}", ctx.to, dir.display()))
+            Done::skipped(format!("{to} already staged in {}", dir.display()))
                 .with_output(json!({ "dir": dir })),
         );
     }
     let artifact = match &inst.loaded.file.install {
         InstallConfig::Archive { .. } => {
-            let release = ctx.plan.release.as_ref().ok_or_else(|| {
-                Error::failed(format!("release {} is not known to the plan", ctx.to))
-            })?;
+            let release =
+                ctx.plan.release.as_ref().ok_or_else(|| {
+                    Error::failed(format!("release {to} is not known to the plan"))
+                })?;
             let progress =
                 |done: u64, total: Option<u64>| ctx.progress(StepKind::Stage, done, total);
-            Some(inst.source.fetch(release, &progress)?)
+            Some((
+                inst.source.fetch(release, &progress)?,
+                release.sha256.clone(),
+            ))
         }
         InstallConfig::Command { .. } => None,
     };
-    inst.install
-        .stage(&ctx.to, artifact.as_deref(), &ctx.vars)?;
-    Ok(Done::detail(format!(
-        "{} verified and staged in {}",
-        ctx.to,
-        dir.display()
-    ))
-    .with_output(json!({ "dir": dir })))
+    let artifact = artifact
+        .as_ref()
+        .map(|(path, sha)| (path.as_path(), sha.as_str()));
+    on_nodes(ctx, &missing, |node| node.stage(&to, artifact))?;
+    let place = match inst.is_cluster() {
+        true => format!("on {} node(s)", missing.len()),
+        false => format!("in {}", dir.display()),
+    };
+    Ok(
+        Done::detail(format!("{to} verified and staged {place}"))
+            .with_output(json!({ "dir": dir })),
+    )
 }

@@ -1,29 +1,40 @@
 //! Switch: point `current` at the new version, atomically; and back.
+//!
+//! On a cluster only the first node switches here (the others do in
+//! `join`); switching back goes over every node, so that whatever a crash
+//! left half-done ends on the old version everywhere.
 
 use crate::error::Result;
+use crate::run::nodes::on_nodes;
 use crate::run::{Ctx, Done};
 
 pub fn apply(ctx: &mut Ctx) -> Result<Done> {
-    let install = &ctx.inst.install;
-    if install.current()?.as_ref() == Some(&ctx.to) {
-        return Ok(Done::skipped(format!(
-            "current already points at {}",
-            ctx.to
-        )));
+    let to = ctx.to.clone();
+    let switched = on_nodes(ctx, &[ctx.inst.primary()], |node| {
+        if node.current()?.as_ref() == Some(&to) {
+            return Ok(false);
+        }
+        node.switch(&to)?;
+        Ok(true)
+    })?;
+    if !switched[0] {
+        return Ok(Done::skipped(format!("current already points at {to}")));
     }
-    install.switch(&ctx.to)?;
-    Ok(Done::detail(format!("current -> versions/{}", ctx.to)))
+    Ok(Done::detail(format!("current -> versions/{to}")))
 }
 
 /// Undo of `switch`: point `current` at the old version again.
 pub fn back(ctx: &mut Ctx) -> Result<Done> {
-    let install = &ctx.inst.install;
-    if install.current()?.as_ref() == Some(&ctx.from) {
-        return Ok(Done::skipped(format!(
-            "current already points at {}",
-            ctx.from
-        )));
+    let from = ctx.from.clone();
+    let switched = on_nodes(ctx, &ctx.inst.all_nodes(), |node| {
+        if node.current()?.as_ref() == Some(&from) {
+            return Ok(false);
+        }
+        node.switch(&from)?;
+        Ok(true)
+    })?;
+    if !switched.contains(&true) {
+        return Ok(Done::skipped(format!("current already points at {from}")));
     }
-    install.switch(&ctx.from)?;
-    Ok(Done::detail(format!("current -> versions/{}", ctx.from)))
+    Ok(Done::detail(format!("current -> versions/{from}")))
 }

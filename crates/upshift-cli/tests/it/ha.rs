@@ -1,0 +1,257 @@
+//! Clusters: several sample-server nodes sharing one database, upgraded as
+//! the runbook's HA order says (stop all, migrate once on the first node,
+//! the others switch and start together, every node checked).
+//!
+//! Each scenario runs on nodes of this machine and on real separate hosts:
+//! network namespaces joined by veth pairs, each with its own sshd, reached
+//! through the system `ssh` ([`SshLab`]).
+
+use crate::support::{same_rows, summary};
+use sample_server::cluster::NodeSpec;
+use sample_server::fixture::Options;
+use std::os::unix::fs::PermissionsExt;
+use testkit::{wait_until, Sample, SshLab};
+use upshift::state::{State, StepStatus};
+
+const FROM: &str = "2026.1.0";
+const TO: &str = "2026.2.0";
+
+/// A started 3-node cluster, local or on `lab`'s hosts; the last node's
+/// health fails on the new release when `sick_last`.
+fn cluster(lab: Option<&SshLab>, sick_last: bool) -> Sample {
+    let mut specs: Vec<NodeSpec> = match lab {
+        Some(lab) => lab
+            .hosts()
+            .iter()
+            .map(|h| NodeSpec {
+                host: h.url(),
+                ip: h.ip.clone(),
+                unhealthy_on: None,
+            })
+            .collect(),
+        None => vec![NodeSpec::local(); 3],
+    };
+    if sick_last {
+        specs[2].unhealthy_on = Some(TO.into());
+    }
+    let sample = Sample::new(&Options {
+        cluster: specs,
+        ssh: lab.map(|lab| {
+            let agent = assert_cmd::cargo::cargo_bin("upshift");
+            (lab.ssh_config(), agent)
+        }),
+        ..Options::default()
+    });
+    sample.start();
+    sample
+}
+
+/// Every node serves `version`, healthy, out of maintenance.
+fn every_node_on(sample: &Sample, version: &str) {
+    for node in &sample.fx.nodes {
+        let (_, api) = Sample::get_at(&node.base_url, "/api");
+        assert_eq!(api["Version"], version, "{}", node.name);
+        assert_eq!(
+            Sample::get_at(&node.base_url, "/api/health").0,
+            200,
+            "{}",
+            node.name
+        );
+    }
+    assert_eq!(
+        sample.get("/api/maintenance").1["IsInMaintenanceMode"],
+        false
+    );
+}
+
+fn pids(sample: &Sample) -> Vec<String> {
+    sample
+        .fx
+        .nodes
+        .iter()
+        .map(|n| std::fs::read_to_string(&n.pidfile).unwrap_or_default())
+        .collect()
+}
+
+/// Each node's part of each step, as the journal of the last run has it.
+fn node_rows(sample: &Sample) -> Vec<(String, StepStatus)> {
+    let state = State::open(&sample.state_dir()).unwrap();
+    let run = state.runs(1).unwrap().remove(0);
+    state
+        .steps(&run.id)
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.name.contains('@'))
+        .map(|s| (s.name, s.status))
+        .collect()
+}
+
+fn upgrades_every_node(lab: Option<&SshLab>) {
+    let sample = cluster(lab, false);
+    let before = sample.snapshot();
+    let pids_before = pids(&sample);
+    let out = sample.run(&["upgrade", "--yes", "--json"], 0);
+    let summary = summary(&out.stdout);
+    assert_eq!(summary["outcome"], "upgraded");
+    every_node_on(&sample, TO);
+    same_rows(&before, &sample.snapshot());
+    for (old, new) in pids_before.iter().zip(pids(&sample)) {
+        assert_ne!(old, &new, "every node was restarted");
+    }
+    let rows = node_rows(&sample);
+    let names: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
+    for node in ["node-1", "node-2", "node-3"] {
+        assert!(
+            names.contains(&format!("stop@{node}").as_str()),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&format!("stage@{node}").as_str()),
+            "{names:?}"
+        );
+    }
+    // The database is migrated once, on the first node, after every node
+    // stopped; the others join after it.
+    let at = |n: &str| {
+        names
+            .iter()
+            .position(|x| *x == n)
+            .unwrap_or_else(|| panic!("{n} in {names:?}"))
+    };
+    assert!(at("stop@node-3") < at("switch@node-1"));
+    assert!(at("switch@node-1") < at("migrate@node-3"));
+    assert!(at("migrate@node-3") < at("start@node-1"));
+    assert!(at("start@node-1") < at("join@node-2"));
+    assert!(rows.iter().all(|(_, s)| *s == StepStatus::Done), "{rows:?}");
+    let steps = summary["steps"].as_array().expect("steps");
+    let migrate = steps
+        .iter()
+        .find(|s| s["step"] == "migrate")
+        .expect("migrate step");
+    assert!(
+        migrate["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("on node-1"),
+        "{migrate}"
+    );
+    let join = steps
+        .iter()
+        .find(|s| s["step"] == "join")
+        .expect("join step");
+    assert_eq!(join["nodes"].as_array().map(Vec::len), Some(2), "{join}");
+}
+
+fn sick_last_node_rolls_back_every_node(lab: Option<&SshLab>) {
+    let sample = cluster(lab, true);
+    let before = sample.snapshot();
+    let out = sample.run(&["upgrade", "--yes", "--json"], 1);
+    let summary = summary(&out.stdout);
+    assert_eq!(summary["outcome"], "rolled_back");
+    let error = summary["error"].as_str().unwrap_or_default();
+    assert!(error.contains("node-3") && error.contains("418"), "{error}");
+    every_node_on(&sample, FROM);
+    same_rows(&before, &sample.snapshot());
+    for node in &sample.fx.nodes {
+        let current = std::fs::read_link(node.root.join("current")).unwrap();
+        assert!(
+            current.ends_with(FROM),
+            "{}: {}",
+            node.name,
+            current.display()
+        );
+    }
+}
+
+#[test]
+fn local_cluster_upgrades_every_node() {
+    upgrades_every_node(None);
+}
+
+#[test]
+fn local_cluster_with_a_sick_node_rolls_back_every_node() {
+    sick_last_node_rolls_back_every_node(None);
+}
+
+#[test]
+fn ssh_cluster_upgrades_every_node() {
+    let lab = SshLab::new(3);
+    upgrades_every_node(Some(&lab));
+}
+
+#[test]
+fn ssh_cluster_with_a_sick_node_rolls_back_every_node() {
+    let lab = SshLab::new(3);
+    sick_last_node_rolls_back_every_node(Some(&lab));
+}
+
+#[test]
+fn a_node_lost_mid_run_stops_the_run_and_resume_finishes_it() {
+    let lab = SshLab::new(3);
+    let sample = cluster(Some(&lab), false);
+    let before = sample.snapshot();
+    let lost = &lab.hosts()[2];
+    // The failpoint runs this just before `join`: node-3's sshd dies with
+    // every connection it serves.
+    let script = sample.dir().join("kill-sshd");
+    let pids = format!("$(ip netns pids {})", lost.ns);
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nfor p in {pids}; do [ \"$(cat /proc/$p/comm)\" = sshd ] && kill -KILL $p; done\nexit 0\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = sample
+        .upshift()
+        .args(["upgrade", "--yes", "--json"])
+        .env(
+            "FAILPOINTS",
+            format!("before-join=return(run:{})", script.display()),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = summary(&out.stdout);
+    let error = summary["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("node-3") && error.contains("cannot reach"),
+        "{error}"
+    );
+    // The journal says which node is where: node-2 joined, node-3 did not.
+    let rows = node_rows(&sample);
+    assert!(
+        rows.contains(&("join@node-2".into(), StepStatus::Done)),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&("join@node-3".into(), StepStatus::Failed)),
+        "{rows:?}"
+    );
+    let status = sample.run(&["status"], 0);
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.contains("join@node-3"), "{status}");
+    // Still unreachable: resume stops again, changing nothing.
+    sample.run(&["resume"], 3);
+    lost.start_sshd();
+    wait_until(
+        "node-3 reachable",
+        std::time::Duration::from_secs(10),
+        || std::net::TcpStream::connect(format!("{}:22", lost.ip)).is_ok(),
+    );
+    let out = sample.run(&["resume", "--json"], 0);
+    assert_eq!(summary_of(&out.stdout), "upgraded");
+    every_node_on(&sample, TO);
+    same_rows(&before, &sample.snapshot());
+}
+
+fn summary_of(stdout: &[u8]) -> String {
+    summary(stdout)["outcome"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}

@@ -1,0 +1,203 @@
+//! The node agent: upshift on a remote node, driving it as a local node.
+//!
+//! [`RemoteNode`](super::RemoteNode) copies this very binary to the node
+//! once (named by its SHA-256) and runs `upshift node-agent` there over ssh
+//! for each operation: a [`Request`] as JSON on stdin (the instance file's
+//! text, the node's name, the operation), a [`Reply`] as JSON on stdout. The
+//! agent builds the node from the instance file exactly as a local node is
+//! built, so a remote node's install, service and command checks run the
+//! same code as a local one. Secrets are never part of a request: the
+//! instance file only names where they are.
+
+use super::{LocalNode, Node};
+use crate::error::{Error, ErrorKind, Result};
+use crate::instance::Instance;
+use crate::version::Version;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What the agent is asked.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Request {
+    /// The instance file's text and path (relative paths resolve against its folder).
+    pub file: String,
+    pub path: PathBuf,
+    pub state_dir: PathBuf,
+    /// The node the agent acts as.
+    pub node: String,
+    pub op: Op,
+}
+
+/// One operation of [`Node`].
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    Current,
+    IsStaged {
+        version: String,
+    },
+    /// `artifact`: where the release archive was received on the node, and
+    /// the SHA-256 it must have.
+    Stage {
+        version: String,
+        artifact: Option<(PathBuf, String)>,
+    },
+    Switch {
+        version: String,
+    },
+    IsRunning,
+    Start {
+        version: String,
+    },
+    Stop,
+    CommandChecks {
+        version: String,
+    },
+    Run {
+        argv: Vec<String>,
+        from: String,
+        to: String,
+        timeout_ms: u64,
+        what: String,
+    },
+    FreeSpace,
+}
+
+/// The agent's answer.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reply {
+    Ok(Value),
+    Error {
+        kind: String,
+        message: String,
+        hint: Option<String>,
+    },
+}
+
+impl Reply {
+    /// The value, or the error the agent reported, as an [`Error`].
+    pub fn into_result(self, node: &str) -> Result<Value> {
+        match self {
+            Reply::Ok(value) => Ok(value),
+            Reply::Error {
+                kind,
+                message,
+                hint,
+            } => {
+                let message = format!("node {node}: {message}");
+                let error = match kind.as_str() {
+                    "input" => Error::input(message),
+                    "busy" => Error::busy(message),
+                    "unreachable" => Error::unreachable(message),
+                    _ => Error::failed(message),
+                };
+                Err(match hint {
+                    Some(hint) => error.hint(hint),
+                    None => error,
+                })
+            }
+        }
+    }
+}
+
+/// Serves one request from `input`, answering on `output`.
+pub fn serve(input: &mut dyn Read, output: &mut dyn Write) -> std::io::Result<()> {
+    let mut text = String::new();
+    input.read_to_string(&mut text)?;
+    let reply = match serde_json::from_str::<Request>(&text) {
+        Ok(request) => match handle(request) {
+            Ok(value) => Reply::Ok(value),
+            Err(e) => Reply::Error {
+                kind: match e.kind() {
+                    ErrorKind::Input => "input",
+                    ErrorKind::Busy => "busy",
+                    ErrorKind::Unreachable => "unreachable",
+                    ErrorKind::Failed => "failed",
+                }
+                .into(),
+                message: e.chain(),
+                hint: e.hint_text().map(str::to_string),
+            },
+        },
+        Err(e) => Reply::Error {
+            kind: "input".into(),
+            message: format!("the agent cannot read the request: {e}"),
+            hint: Some("upshift and its agent on the node must be the same build".into()),
+        },
+    };
+    serde_json::to_writer(&mut *output, &reply)?;
+    output.flush()
+}
+
+fn handle(request: Request) -> Result<Value> {
+    let loaded = crate::config::parse(&request.file, &request.path)?;
+    let inst = Instance::from_loaded(loaded, Some(&request.state_dir))?;
+    let node = inst.local_node(&request.node)?;
+    act(&node, &inst, request.op)
+}
+
+fn act(node: &LocalNode, inst: &Instance, op: Op) -> Result<Value> {
+    let v = |text: &str| text.parse::<Version>();
+    Ok(match op {
+        Op::Current => json!(node.current()?.map(|v| v.to_string())),
+        Op::IsStaged { version } => json!(node.is_staged(&v(&version)?)?),
+        Op::Stage { version, artifact } => {
+            if let Some((path, sha256)) = &artifact {
+                let actual = crate::fsutil::sha256_file(path)?;
+                if &actual != sha256 {
+                    let _ = std::fs::remove_file(path);
+                    return Err(Error::failed(format!(
+                        "the release archive received at {} has SHA-256 {actual}, expected {sha256}",
+                        path.display()
+                    ))
+                    .hint("the transfer was corrupted; run again to send it anew"));
+                }
+            }
+            node.stage(
+                &v(&version)?,
+                artifact.as_ref().map(|(p, s)| (p.as_path(), s.as_str())),
+            )?;
+            if let Some((path, _)) = &artifact {
+                let _ = std::fs::remove_file(path);
+            }
+            Value::Null
+        }
+        Op::Switch { version } => {
+            node.switch(&v(&version)?)?;
+            Value::Null
+        }
+        Op::IsRunning => json!(node.is_running()?),
+        Op::Start { version } => {
+            node.start(&v(&version)?)?;
+            Value::Null
+        }
+        Op::Stop => {
+            node.stop()?;
+            Value::Null
+        }
+        Op::CommandChecks { version } => {
+            json!(node.command_checks(&v(&version)?, inst.db.as_ref())?)
+        }
+        Op::Run {
+            argv,
+            from,
+            to,
+            timeout_ms,
+            what,
+        } => {
+            node.run(
+                &argv,
+                &v(&from)?,
+                &v(&to)?,
+                Duration::from_millis(timeout_ms),
+                &what,
+            )?;
+            Value::Null
+        }
+        Op::FreeSpace => json!(node.free_space()?),
+    })
+}
