@@ -21,7 +21,9 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, String>) {
     for entry in entries.flatten() {
         let path = entry.path();
         let name = path.to_string_lossy();
-        if name.ends_with("-wal") || name.ends_with("-shm") {
+        // SQLite's own journal files, and upshift's lock file beside the
+        // database: they hold no data.
+        if name.ends_with("-wal") || name.ends_with("-shm") || name.ends_with(".upshift-lock") {
             continue;
         }
         let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();

@@ -172,9 +172,15 @@ impl Instance {
         State::open(&self.state_dir)
     }
 
-    /// Takes the instance lock for `what` (a command name).
+    /// Takes the instance lock for `what` (a command name), and the
+    /// database's lock, which keeps out operators with another state folder
+    /// or on another machine.
     pub fn lock(&self, what: &str) -> Result<Lock> {
-        Lock::acquire(&self.state_dir, what)
+        let mut lock = Lock::acquire(&self.state_dir, what)?;
+        if let Some(shared) = self.db.lock(what)? {
+            lock.hold(shared);
+        }
+        Ok(lock)
     }
 
     /// Where backups are written.

@@ -4,12 +4,14 @@
 //! seeded database, keys, instance file), starts it, queues some work so
 //! the drain has something to wait for, and upgrades it to the newest
 //! release of its major with the same engine as `upshift upgrade`. With
+//! `--nodes N` it is a cluster of N local nodes sharing one database. With
 //! `--keep DIR` everything stays (and the server keeps running) so other
 //! commands can be tried on it; otherwise the server is stopped and the
 //! folder removed.
 
 use crate::cli::{DemoArgs, DemoBreak};
 use crate::output::{progress::Progress, report};
+use sample_server::cluster::NodeSpec;
 use sample_server::fixture::{self, Options};
 use sample_server::manifest::Break;
 use std::path::{Path, PathBuf};
@@ -26,22 +28,35 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
         Error::input(format!("{e:#}")).hint("run `cargo build --release --workspace` first")
     })?;
     let (_temp, dir) = folder(args.keep.as_deref())?;
+    let cluster = match args.nodes {
+        1 => Vec::new(),
+        n => vec![NodeSpec::local(); usize::from(n)],
+    };
     let options = Options {
         brk: args.brk.map(|b| (BROKEN_RELEASE.to_string(), switch(b))),
+        cluster,
         ..Options::default()
     };
     if !args.json {
-        println!("setting up a sample server in {}", dir.display());
+        match args.nodes {
+            1 => println!("setting up a sample server in {}", dir.display()),
+            n => println!(
+                "setting up a {n}-node sample cluster sharing one database in {}",
+                dir.display()
+            ),
+        }
     }
     let fx = fixture::create(&dir, &server_bin, &options)
         .map_err(|e| Error::failed(format!("demo setup: {e:#}")))?;
     let inst = Instance::open(&fx.instance_file, None)?;
     let current = inst.current_version()?;
-    inst.service.start(&inst.vars(None, &current))?;
     let _stop = StopOnDrop {
         inst: &inst,
         keep: args.keep.is_some(),
     };
+    for node in &inst.nodes {
+        node.start(&current)?;
+    }
     queue_work(&inst, &fx.base_url)?;
     let progress = Progress::new(args.json);
     let _lock = inst.lock("demo")?;
@@ -130,7 +145,7 @@ fn queue_work(inst: &Instance, base_url: &str) -> Result<()> {
     Ok(())
 }
 
-/// Stops the demo server when the demo ends, unless it is kept.
+/// Stops the demo server (every node) when the demo ends, unless it is kept.
 struct StopOnDrop<'a> {
     inst: &'a Instance,
     keep: bool,
@@ -139,7 +154,9 @@ struct StopOnDrop<'a> {
 impl Drop for StopOnDrop<'_> {
     fn drop(&mut self) {
         if !self.keep {
-            let _ = self.inst.service.stop();
+            for node in &self.inst.nodes {
+                let _ = node.stop();
+            }
         }
     }
 }

@@ -2,15 +2,15 @@
 //! and what to do next.
 
 use crate::output::{self, ms};
+use serde::Serialize;
 use serde_json::json;
 use upshift::instance::Instance;
 use upshift::state::{RunRecord, RunStatus, StepRecord};
-use upshift::Result;
+use upshift::{ErrorKind, Result};
 
 pub fn run(inst: &Instance, json: bool) -> Result<i32> {
     let state = inst.state()?;
-    let version = inst.install.current()?.map(|v| v.to_string());
-    let running = inst.service.is_running()?;
+    let nodes = nodes(inst);
     let maintenance = inst.maintenance.status().ok().flatten();
     let last = state.runs(1)?.into_iter().next();
     let steps = match &last {
@@ -18,14 +18,16 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
         None => Vec::new(),
     };
     // A live upshift holds the lock; a run marked running without one died.
-    let live = inst.lock("status").is_err();
+    let live = matches!(inst.lock("status"), Err(e) if e.kind() == ErrorKind::Busy);
     let advice = last.as_ref().map(|run| advice(run, &steps, live));
     if json {
+        let first = nodes.first();
         output::json_line(&json!({
             "type": "status",
             "instance": inst.name(),
-            "version": version,
-            "service_running": running,
+            "version": first.and_then(|n| n.version.clone()),
+            "service_running": first.and_then(|n| n.running),
+            "nodes": nodes,
             "maintenance": maintenance,
             "last_run": last,
             "steps": steps,
@@ -35,15 +37,25 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
         return Ok(0);
     }
     println!("instance:    {}", inst.name());
-    println!(
-        "version:     {}",
-        version.as_deref().unwrap_or("(none: no current link)")
-    );
-    println!(
-        "service:     {} ({})",
-        if running { "running" } else { "stopped" },
-        inst.service.describe()
-    );
+    for node in &nodes {
+        let label = match inst.is_cluster() {
+            true => format!("{}:", node.name),
+            false => "version:".into(),
+        };
+        println!(
+            "{label:<12} {}, {} ({})",
+            node.version.as_deref().unwrap_or("(no current version)"),
+            match node.running {
+                Some(true) => "running",
+                Some(false) => "stopped",
+                None => "unknown",
+            },
+            node.service
+        );
+        if let Some(error) = &node.error {
+            println!("{:12} {error}", "");
+        }
+    }
     println!(
         "maintenance: {}",
         match maintenance {
@@ -77,6 +89,43 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
         println!("next:        {advice}");
     }
     Ok(0)
+}
+
+/// One node as `status` shows it.
+#[derive(Debug, Serialize)]
+struct NodeStatus {
+    name: String,
+    location: String,
+    service: String,
+    version: Option<String>,
+    running: Option<bool>,
+    /// Why the node could not be asked (unreachable, say).
+    error: Option<String>,
+}
+
+/// Every node's version and state, asked in parallel.
+fn nodes(inst: &Instance) -> Vec<NodeStatus> {
+    let asked = upshift::node::each(&inst.all_nodes(), |node| {
+        Ok((node.current()?, node.is_running()?))
+    });
+    inst.nodes
+        .iter()
+        .zip(asked)
+        .map(|(node, asked)| {
+            let (version, running, error) = match asked.result {
+                Ok((version, running)) => (version.map(|v| v.to_string()), Some(running), None),
+                Err(e) => (None, None, Some(e.chain())),
+            };
+            NodeStatus {
+                name: node.name().to_string(),
+                location: node.describe(),
+                service: node.describe_service(),
+                version,
+                running,
+                error,
+            }
+        })
+        .collect()
 }
 
 /// What the operator should do about the last run.

@@ -156,7 +156,36 @@ pub fn run(report: &Report) {
             100.0 * rest as f64 / window.max(1) as f64
         );
     }
+    node_timings(report);
     errors(report);
+}
+
+/// Each node's part of each step of a cluster's run.
+fn node_timings(report: &Report) {
+    let with_nodes: Vec<_> = report
+        .steps
+        .iter()
+        .filter(|s| !s.nodes.is_empty())
+        .collect();
+    if with_nodes.is_empty() {
+        return;
+    }
+    println!("per node:");
+    for step in with_nodes {
+        let parts: Vec<String> = step
+            .nodes
+            .iter()
+            .map(|n| {
+                format!(
+                    "{} {}{}",
+                    n.node,
+                    ms(n.ms),
+                    if n.ok { "" } else { " FAILED" }
+                )
+            })
+            .collect();
+        println!("  {:<20} {}", step.step, parts.join(", "));
+    }
 }
 
 /// Prints a failed run's error and hint on stderr (also in `--json` mode,

@@ -255,3 +255,59 @@ fn summary_of(stdout: &[u8]) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+/// While an upgrade runs, a second operator (another state folder, as on
+/// another machine) is refused by the database's lock, and changes nothing.
+fn second_operator_is_refused(sample: &Sample, busy: &str) {
+    sample.start();
+    let script = sample.dir().join("second-operator");
+    let other = sample.dir().join("other-operator");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n'{upshift}' -c '{file}' --state-dir '{other}' upgrade --yes > '{other}.out' 2> '{other}.err' < /dev/null\necho $? > '{other}.code'\n",
+            upshift = assert_cmd::cargo::cargo_bin("upshift").display(),
+            file = sample.fx.instance_file.display(),
+            other = other.display(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = sample
+        .upshift()
+        .args(["upgrade", "--yes", "--json"])
+        .env(
+            "FAILPOINTS",
+            format!("before-stop=return(run:{})", script.display()),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(
+        summary_of(&out.stdout),
+        "upgraded",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |ext: &str| std::fs::read_to_string(format!("{}.{ext}", other.display())).unwrap();
+    assert_eq!(read("code").trim(), "2", "{}", read("err"));
+    let err = read("err");
+    assert!(err.contains(busy) && err.contains("upshift"), "{err}");
+    let state = State::open(&other).unwrap();
+    assert!(
+        state.runs(10).unwrap().is_empty(),
+        "the refused operator started a run"
+    );
+}
+
+#[test]
+fn a_second_operator_is_refused_on_sqlite() {
+    let sample = Sample::new(&Options::default());
+    second_operator_is_refused(&sample, "database is busy");
+}
+
+#[test]
+fn a_second_operator_is_refused_on_postgres() {
+    let cluster = testkit::PgCluster::start();
+    let sample = Sample::postgres(&cluster, "second_operator", "snapshot", &Options::default());
+    second_operator_is_refused(&sample, "holds upshift's lock");
+}

@@ -95,6 +95,15 @@ pub trait Database: std::fmt::Debug + Send + Sync {
         let _ = sql;
         Err(not_supported(self, "run statements"))
     }
+    /// Takes the database's lock for `what`, held until the returned value
+    /// is dropped: every upshift working on this database, from any machine
+    /// and whatever its state folder, takes it, so two operators cannot run
+    /// on one cluster at once. [`crate::ErrorKind::Busy`] if another holds
+    /// it; `None` where the engine offers no such lock.
+    fn lock(&self, what: &str) -> Result<Option<Box<dyn std::fmt::Debug + Send>>> {
+        let _ = what;
+        Ok(None)
+    }
     /// Deletes this whole database (a clone's teardown); gone already is fine.
     fn destroy(&self) -> Result<()> {
         Err(not_supported(self, "delete the database"))

@@ -99,6 +99,15 @@ impl Sqlite {
 }
 
 impl Database for Sqlite {
+    /// A lock file beside the database, `<file>.upshift-lock`: wherever the
+    /// file is shared from, every upshift using it takes the same lock.
+    fn lock(&self, what: &str) -> Result<Option<Box<dyn std::fmt::Debug + Send>>> {
+        let mut name = self.path.clone().into_os_string();
+        name.push(".upshift-lock");
+        let lock = crate::state::Lock::file(Path::new(&name), what, "database is busy")?;
+        Ok(Some(Box::new(lock)))
+    }
+
     fn describe(&self) -> String {
         format!("SQLite database {}", self.path.display())
     }

@@ -49,12 +49,21 @@ pub fn on_nodes<'n, T: Send>(
                     .state
                     .step_failed(ctx.run_id, seqs[i], done.ms, &e.chain())?,
             }
-            ctx.node_timings.push(NodeTiming {
-                node: done.node.clone(),
-                ms: done.ms,
-                ok,
-                detail,
-            });
+            // A step that asks a node twice (is it staged? then stage)
+            // reports the node once, with both parts' time.
+            match ctx.node_timings.iter_mut().find(|t| t.node == done.node) {
+                Some(timing) => {
+                    timing.ms += done.ms;
+                    timing.ok &= ok;
+                    timing.detail = detail;
+                }
+                None => ctx.node_timings.push(NodeTiming {
+                    node: done.node.clone(),
+                    ms: done.ms,
+                    ok,
+                    detail,
+                }),
+            }
         }
         match done.result {
             Ok(value) => values.push(value),

@@ -1,7 +1,7 @@
 //! The instance lock: one upshift run at a time per instance.
 //!
 //! An exclusive, non-blocking `flock` on `<state dir>/lock`. The holder then
-//! writes `pid <pid> <what> since <time>` into the file, so a second upshift
+//! writes `pid <pid> on <host> <what> since <time>` into the file, so a second upshift
 //! can say who is busy with the instance. Dropping the [`Lock`] empties the
 //! file and releases it.
 //!
@@ -17,6 +17,10 @@
 //! of them runs, the lock stays held until that command ends too, so no
 //! `resume` or `rollback` can restore a database under a migration that
 //! is still going.
+//!
+//! The same kind of lock on a file beside a SQLite database ([`Lock::file`])
+//! is what keeps a second operator, with a state folder of their own, off
+//! the same database (see [`crate::db::Database::lock`]).
 
 use super::{create_private_dir, now};
 use crate::error::{Context, Error, Result};
@@ -39,6 +43,10 @@ pub const LOCK_FILE: &str = "lock";
 pub struct Lock {
     file: File,
     path: PathBuf,
+    /// Lent to child commands (the instance lock).
+    lent: bool,
+    /// Locks held with this one (the database's), released with it.
+    also: Vec<Box<dyn std::fmt::Debug + Send>>,
 }
 
 impl Lock {
@@ -48,37 +56,62 @@ impl Lock {
     pub fn acquire(dir: &Path, what: &str) -> Result<Lock> {
         create_private_dir(dir)?;
         let path = dir.join(LOCK_FILE);
+        let mut lock = Lock::file(&path, what, "instance is busy")?;
+        if let Ok(copy) = lock.file.as_fd().try_clone_to_owned() {
+            *HELD.lock().unwrap_or_else(|e| e.into_inner()) = Some(copy);
+        }
+        lock.lent = true;
+        Ok(lock)
+    }
+
+    /// Takes an exclusive lock on the file `path` (created 0600), writing
+    /// who holds it and for `what`; [`crate::ErrorKind::Busy`] starting with
+    /// `busy` if another process holds it.
+    pub fn file(path: &Path, what: &str, busy: &str) -> Result<Lock> {
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .mode(0o600)
-            .open(&path)
+            .open(path)
             .context(|| format!("cannot open the lock file {}", path.display()))?;
         if let Err(e) = file.try_lock_exclusive() {
             if e.kind() != ErrorKind::WouldBlock {
                 return Err(Error::failed(format!("cannot lock {}", path.display())).caused_by(e));
             }
-            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let holder = std::fs::read_to_string(path).unwrap_or_default();
             let holder = match holder.trim() {
                 "" => "another process",
                 line => line,
             };
             return Err(Error::busy(format!(
-                "instance is busy: {holder} holds {}",
+                "{busy}: {holder} holds {}",
                 path.display()
             ))
             .hint("wait for that run to finish; `upshift status` shows what it is doing (if that upshift died, a command it started, such as a migration, still holds the lock until it ends)"));
         }
-        let line = format!("pid {} {what} since {}\n", std::process::id(), now());
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        let line = format!(
+            "pid {} on {} {what} since {}\n",
+            std::process::id(),
+            host.trim(),
+            now()
+        );
         file.set_len(0)
             .and_then(|_| file.write_all(line.as_bytes()))
             .context(|| format!("cannot write the lock file {}", path.display()))?;
-        if let Ok(copy) = file.as_fd().try_clone_to_owned() {
-            *HELD.lock().unwrap_or_else(|e| e.into_inner()) = Some(copy);
-        }
-        Ok(Lock { file, path })
+        Ok(Lock {
+            file,
+            path: path.to_path_buf(),
+            lent: false,
+            also: Vec::new(),
+        })
+    }
+
+    /// Holds `other` (another lock) until this one is released.
+    pub fn hold(&mut self, other: Box<dyn std::fmt::Debug + Send>) {
+        self.also.push(other);
     }
 
     /// The lock file.
@@ -122,7 +155,10 @@ pub fn unlent<T>(spawn: impl FnOnce() -> T) -> T {
 
 impl Drop for Lock {
     fn drop(&mut self) {
-        HELD.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.also.clear();
+        if self.lent {
+            HELD.lock().unwrap_or_else(|e| e.into_inner()).take();
+        }
         // Emptied while still held, so no holder line outlives its holder;
         // closing the file would release the lock anyway.
         let _ = self.file.set_len(0);
@@ -159,8 +195,9 @@ mod tests {
             & 0o777;
         assert_eq!(mode, 0o600);
         let line = std::fs::read_to_string(first.path()).unwrap();
-        let prefix = format!("pid {} upgrade 1.0.0 -> 1.1.0 since ", std::process::id());
+        let prefix = format!("pid {} on ", std::process::id());
         assert!(line.starts_with(&prefix), "{line}");
+        assert!(line.contains(" upgrade 1.0.0 -> 1.1.0 since "), "{line}");
 
         let err = Lock::acquire(&dir, "status").unwrap_err();
         assert_eq!(err.kind(), Kind::Busy);

@@ -28,6 +28,7 @@ mod conn;
 mod content;
 mod databases;
 mod dump;
+mod lock;
 mod names;
 mod preflight;
 mod sessions;
@@ -83,6 +84,10 @@ fn kind_of(backup: &Path) -> Result<Kind> {
 }
 
 impl Database for Postgres {
+    fn lock(&self, what: &str) -> Result<Option<Box<dyn std::fmt::Debug + Send>>> {
+        Ok(Some(Box::new(self.advisory_lock(what)?)))
+    }
+
     fn describe(&self) -> String {
         let strategy = match self.cfg.strategy {
             PgStrategy::Dump => "dump",

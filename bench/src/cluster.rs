@@ -1,0 +1,69 @@
+//! Clusters: the maintenance window of the same upgrade with 1, 2 and 4
+//! nodes sharing one database, each node a host of its own (a network
+//! namespace with its own sshd, testkit's `SshLab`) reached over ssh.
+//!
+//! The nodes work in parallel (stop, join, checks), so the window should
+//! grow little with the node count; the records compare 2 and 4 nodes with
+//! one (issue 5's target: 4 nodes <= 1.3x one node). Each count runs
+//! `ROUNDS` times on a new cluster and the median window counts. Needs root.
+
+use crate::cli;
+use crate::results::Record;
+use crate::Result;
+use sample_server::cluster::NodeSpec;
+use sample_server::fixture::Options;
+use std::path::Path;
+use testkit::{Sample, SshLab};
+
+/// Runs per node count; the median is kept.
+const ROUNDS: usize = 3;
+
+/// The node counts measured; the first is the baseline.
+const COUNTS: [usize; 3] = [1, 2, 4];
+
+pub fn measure(upshift: &Path) -> Result<Vec<Record>> {
+    let mut windows = Vec::new();
+    for n in COUNTS {
+        let mut runs: Vec<u64> = (0..ROUNDS)
+            .map(|_| window(upshift, n))
+            .collect::<Result<_>>()?;
+        runs.sort_unstable();
+        let median = runs[ROUNDS / 2];
+        eprintln!("  {n} node(s): windows {runs:?} ms, median {median} ms");
+        windows.push((n, median));
+    }
+    let one = windows[0].1;
+    Ok(windows
+        .iter()
+        .map(|&(n, ms)| {
+            Record::new(
+                format!("cluster-{n}-nodes-window"),
+                ms,
+                one,
+                "the window with 1 node",
+            )
+        })
+        .collect())
+}
+
+/// The window of one upgrade of a new `n`-node cluster.
+fn window(upshift: &Path, n: usize) -> Result<u64> {
+    let lab = SshLab::new(n);
+    let specs = lab
+        .hosts()
+        .iter()
+        .map(|h| NodeSpec {
+            host: h.url(),
+            ip: h.ip.clone(),
+            unhealthy_on: None,
+        })
+        .collect();
+    let sample = Sample::new(&Options {
+        cluster: specs,
+        ssh: Some((lab.ssh_config(), upshift.to_path_buf())),
+        ..Options::default()
+    });
+    sample.start();
+    let summary = cli::upgrade(upshift, &sample.fx.instance_file, "upgraded")?;
+    Ok(summary.window_ms)
+}
