@@ -1,10 +1,12 @@
 //! Test support for upshift's integration tests: real sample installations
 //! ([`Sample`]), a real HTTP server for feeds ([`FeedServer`]), hashes of
-//! folders to prove "nothing changed" ([`tree_hash`]), a throwaway PostgreSQL
-//! server ([`PgCluster`]), and waiting on a condition with a deadline
-//! ([`wait_until`]) instead of sleeping.
+//! folders to prove "nothing changed" ([`tree_hash`]), throwaway PostgreSQL
+//! and MariaDB servers ([`PgCluster`], [`MariaDb`]), and waiting on a
+//! condition with a deadline ([`wait_until`]) instead of sleeping.
 
 mod feed_server;
+mod local;
+mod mariadb;
 mod pg_cluster;
 mod sample;
 mod tmpfs;
@@ -12,6 +14,7 @@ mod tree;
 mod wait;
 
 pub use feed_server::FeedServer;
+pub use mariadb::MariaDb;
 pub use pg_cluster::PgCluster;
 pub use sample::{Sample, StopGuard};
 pub use tmpfs::Tmpfs;

@@ -5,6 +5,7 @@ mod bad_input;
 mod clone;
 mod demo;
 mod faults;
+mod mariadb;
 mod postgres;
 mod rollback;
 mod secrets;
