@@ -1,11 +1,13 @@
 //! Test support for upshift's integration tests: real sample installations
 //! ([`Sample`]), a real HTTP server for feeds ([`FeedServer`]), hashes of
-//! folders to prove "nothing changed" ([`tree_hash`]), a throwaway PostgreSQL
-//! server ([`PgCluster`]), hosts in network namespaces reached over ssh
-//! ([`SshLab`]), and waiting on a condition with a deadline
-//! ([`wait_until`]) instead of sleeping.
+//! folders to prove "nothing changed" ([`tree_hash`]), throwaway PostgreSQL
+//! and MariaDB servers ([`PgCluster`], [`MariaDb`]), hosts in network
+//! namespaces reached over ssh ([`SshLab`]), and waiting on a condition
+//! with a deadline ([`wait_until`]) instead of sleeping.
 
 mod feed_server;
+mod local;
+mod mariadb;
 mod pg_cluster;
 mod sample;
 mod ssh_lab;
@@ -14,6 +16,7 @@ mod tree;
 mod wait;
 
 pub use feed_server::FeedServer;
+pub use mariadb::MariaDb;
 pub use pg_cluster::PgCluster;
 pub use sample::{Sample, StopGuard};
 pub use ssh_lab::{NetHost, SshLab};

@@ -14,6 +14,7 @@
 //! removed when the last handle drops, so nothing outlives the tests. Each
 //! test uses databases and roles of its own names.
 
+use crate::local::{check, free_port, is_root, random_password};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex, Weak};
@@ -346,46 +347,9 @@ fn temp_dir() -> tempfile::TempDir {
         .expect("temp dir")
 }
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-/// A password nobody guesses, from the clock and the process.
-fn random_password() -> String {
-    use sha2::{Digest, Sha256};
-    let seed = format!(
-        "{:?}{}{:?}",
-        std::time::SystemTime::now(),
-        std::process::id(),
-        std::thread::current().id()
-    );
-    hex::encode(&Sha256::digest(seed.as_bytes())[..12])
-}
-
-/// A TCP port nothing listens on right now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 fn run(cmd: &mut Command) {
     let out = cmd.output().expect("run command");
     check(&out, &format!("{cmd:?}"));
-}
-
-fn check(out: &std::process::Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn ident(name: &str) -> String {

@@ -45,7 +45,7 @@ fn connect_as(pg: &PgCluster, db: &str, role: &str, password: &str, app: &str) -
 }
 
 fn open(cfg: &PostgresConfig) -> Box<dyn Database> {
-    db::open(&DatabaseConfig::Postgres(cfg.clone()))
+    db::open(&DatabaseConfig::Postgres(cfg.clone()), Path::new("."))
 }
 
 /// Databases whose names start with `prefix`.

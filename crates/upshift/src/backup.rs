@@ -275,7 +275,10 @@ pub fn verify(inst: &Instance, state: &State, record: &BackupRecord) -> Result<(
 }
 
 fn verify_file(inst: &Instance, record: &BackupRecord) -> Result<String> {
-    let sha = inst.db.backup_sha256(&record.path)?;
+    let sha = match record.kind {
+        BackupKind::Db => inst.db.backup_sha256(&record.path)?,
+        BackupKind::Keys => fsutil::sha256_file(&record.path)?,
+    };
     if sha != record.sha256 {
         return Err(Error::failed(format!(
             "backup #{} ({}): SHA-256 is {sha}, the catalog says {}",

@@ -114,6 +114,7 @@ pub fn create(
                 .hint("pick another --name or --dir, or tear the old clone down first"),
         );
     }
+    let db_name = clone_db(prod, &dir, &request.name)?;
     let version = prod.current_version()?;
     let (db_backup, keys_backup) = match request.fresh_backup {
         true => fresh_backups(prod, state, &version, cfg, reporter)?,
@@ -128,6 +129,7 @@ pub fn create(
         &Parts {
             name: &request.name,
             dir: &dir,
+            db_name: &db_name,
             version: &version,
             db_backup: &db_backup,
             keys_backup: keys_backup.as_ref(),
@@ -206,6 +208,8 @@ impl Made {
 struct Parts<'a> {
     name: &'a str,
     dir: &'a Path,
+    /// The clone's `{db}`.
+    db_name: &'a str,
     version: &'a Version,
     db_backup: &'a BackupRecord,
     keys_backup: Option<&'a BackupRecord>,
@@ -220,12 +224,12 @@ fn build(
 ) -> Result<Cloned> {
     let dir = parts.dir;
     let port = free_port()?;
-    let db_name = clone_db(prod, dir, parts.name)?;
+    let db_name = parts.db_name;
     let vars = BTreeMap::from([
         ("port", port.to_string()),
         ("name", parts.name.to_string()),
         ("dir", dir.display().to_string()),
-        ("db", db_name.clone()),
+        ("db", db_name.to_string()),
     ]);
     let replace: Vec<(String, String)> = cfg
         .replace
@@ -237,7 +241,7 @@ fn build(
     }
     let file_name = prod.loaded.path.file_name().unwrap_or_default();
     let instance_file = dir.join(file_name);
-    let text = clone_file(prod, parts.name, &replace, &db_name, &cfg.copy)?;
+    let text = clone_file(prod, parts.name, &replace, db_name, &cfg.copy)?;
     fsutil::atomic_write(&instance_file, text.as_bytes(), 0o600)?;
     let clone = Instance::open(&instance_file, None)?;
     check_isolated(prod, &clone, dir)?;
@@ -406,7 +410,8 @@ fn fresh_backups(
     Ok(taken)
 }
 
-/// What `{db}` stands for: the clone's SQLite file, or its PostgreSQL name.
+/// What `{db}` stands for: the clone's SQLite file, or its PostgreSQL name;
+/// refused for a database upshift cannot make a copy of (a command database).
 fn clone_db(prod: &Instance, dir: &Path, name: &str) -> Result<String> {
     Ok(match &prod.loaded.file.database {
         DatabaseConfig::Sqlite { path } => match path.path().strip_prefix(&prod.loaded.dir) {
@@ -422,6 +427,13 @@ fn clone_db(prod: &Instance, dir: &Path, name: &str) -> Result<String> {
                 .hint("pick a shorter --name"));
             }
             db
+        }
+        DatabaseConfig::Command(_) => {
+            return Err(Error::input(format!(
+                "{} cannot be cloned: upshift cannot make a new database from its backups",
+                prod.db.describe()
+            ))
+            .hint("clones and rehearsals need a SQLite or PostgreSQL database; nothing was made"))
         }
     })
 }

@@ -27,15 +27,46 @@ impl Output {
         let lines: Vec<&str> = text.lines().rev().take(5).collect();
         crate::secret::redact(&lines.into_iter().rev().collect::<Vec<_>>().join("\n"))
     }
+
+    /// This output if the command exited 0; else an error saying `what`
+    /// failed, with the exit status and the stderr tail.
+    pub fn ok(self, argv: &[String], what: &str) -> Result<Output> {
+        if self.status.success() {
+            return Ok(self);
+        }
+        Err(Error::failed(format!(
+            "{what}: `{}` exited with {}{}",
+            argv[0],
+            self.status,
+            match self.stderr_tail() {
+                t if t.is_empty() => String::new(),
+                t => format!("; stderr:\n{t}"),
+            }
+        )))
+    }
 }
 
 /// Runs `argv` in `cwd`, waits at most `timeout`, captures its output.
 pub fn run(argv: &[String], cwd: &Path, timeout: Duration) -> Result<Output> {
+    run_with_env(argv, cwd, timeout, &[])
+}
+
+/// [`run`] with `env` added to the inherited environment (how secrets
+/// reach a command: never through argv).
+pub fn run_with_env(
+    argv: &[String],
+    cwd: &Path,
+    timeout: Duration,
+    env: &[(String, String)],
+) -> Result<Output> {
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| Error::input("empty command line"))?;
     let mut command = Command::new(program);
-    command.args(args).current_dir(cwd);
+    command
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .current_dir(cwd);
     run_command(command, None, timeout, true)
 }
 
@@ -107,20 +138,7 @@ pub fn run_command(
 
 /// Runs `argv` and fails unless it exits 0. `what` names it in errors.
 pub fn run_ok(argv: &[String], cwd: &Path, timeout: Duration, what: &str) -> Result<Output> {
-    let out = run(argv, cwd, timeout)?;
-    if out.status.success() {
-        Ok(out)
-    } else {
-        Err(Error::failed(format!(
-            "{what}: `{}` exited with {}{}",
-            argv[0],
-            out.status,
-            match out.stderr_tail() {
-                t if t.is_empty() => String::new(),
-                t => format!("; stderr:\n{t}"),
-            }
-        )))
-    }
+    run(argv, cwd, timeout)?.ok(argv, what)
 }
 
 /// Reads a pipe to its end in a thread.

@@ -62,7 +62,7 @@ impl Instance {
             install: Install::new(&cfg.install, &loaded.dir),
             service: service::from_config(&cfg.service, &loaded.dir, &client),
             maintenance: Maintenance::new(&cfg.maintenance, &client, &loaded.dir),
-            db: db::open(&cfg.database),
+            db: db::open(&cfg.database, &loaded.dir),
             source,
             client,
             state_dir,
@@ -222,6 +222,7 @@ impl Instance {
         match &self.loaded.file.database {
             DatabaseConfig::Sqlite { path } => vars.set("db", path.path().display().to_string()),
             DatabaseConfig::Postgres(pg) => vars.set("db", pg.dbname.clone()),
+            DatabaseConfig::Command(c) => vars.set("db", c.name.clone()),
         };
         vars
     }

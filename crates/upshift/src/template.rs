@@ -7,7 +7,8 @@
 
 use std::collections::BTreeMap;
 
-/// The names a template may use.
+/// The names a template may use (`backup` and `sql` have values in the
+/// commands of a command database only).
 pub const NAMES: &[&str] = &[
     "version",
     "from",
@@ -17,6 +18,8 @@ pub const NAMES: &[&str] = &[
     "db",
     "instance_dir",
     "state_dir",
+    "backup",
+    "sql",
 ];
 
 /// Values for the placeholders.

@@ -6,6 +6,7 @@ mod clone;
 mod demo;
 mod faults;
 mod ha;
+mod mariadb;
 mod postgres;
 mod rollback;
 mod secrets;

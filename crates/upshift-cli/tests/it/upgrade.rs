@@ -90,9 +90,12 @@ fn upgrade_and_prove(sample: &Sample, to: &str) -> serde_json::Value {
     let db_backup = &state.backups(Some(BackupKind::Db)).unwrap()[0];
     assert_eq!(db_backup.version, "2026.1.0");
     let sqlite = |path: &std::path::Path| {
-        upshift::db::open(&DatabaseConfig::Sqlite {
-            path: FilePath::from_path(path),
-        })
+        upshift::db::open(
+            &DatabaseConfig::Sqlite {
+                path: FilePath::from_path(path),
+            },
+            sample.dir(),
+        )
     };
     let backup_checksum = sqlite(&db_backup.path).content_checksum().unwrap();
     let scratch = tempfile::tempdir().unwrap();

@@ -1,6 +1,6 @@
 //! `[database]`, `[backups]` and `[migration]`.
 
-use super::FilePath;
+use super::{CommandDbConfig, FilePath};
 use crate::secret::SecretRef;
 use serde::Deserialize;
 use std::time::Duration;
@@ -13,6 +13,8 @@ pub enum DatabaseConfig {
     Sqlite { path: FilePath },
     /// A PostgreSQL database: pg_dump/pg_restore, or an in-cluster snapshot.
     Postgres(PostgresConfig),
+    /// Any other database, through the operator's own commands.
+    Command(CommandDbConfig),
 }
 
 impl DatabaseConfig {

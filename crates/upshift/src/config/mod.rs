@@ -8,6 +8,7 @@
 
 mod checks;
 mod clone;
+mod command_db;
 mod database;
 mod http;
 mod install;
@@ -20,6 +21,7 @@ mod service;
 
 pub use checks::CheckConfig;
 pub use clone::{render_clone_value, CloneConfig};
+pub use command_db::{CommandDbConfig, EnvValue};
 pub use database::{BackupsConfig, DatabaseConfig, MigrationConfig, PgStrategy, PostgresConfig};
 pub use http::{HeaderValue, Headers, HttpProbe, HttpRequest};
 pub use install::InstallConfig;
@@ -161,6 +163,9 @@ fn validate(file: &InstanceFile, path: &Path) -> Result<()> {
     for (field, secret) in secrets(file) {
         secret.validate(&at(&field))?;
     }
+    if let DatabaseConfig::Command(db) = &file.database {
+        db.validate(&at)?;
+    }
     let node_services = file.nodes.iter().enumerate().filter_map(|(i, n)| {
         n.service
             .as_ref()
@@ -232,6 +237,11 @@ fn commands(file: &InstanceFile) -> Vec<(String, &Vec<String>)> {
     let isolate = file.clone.iter().flat_map(|c| c.isolate.iter());
     for (i, run) in isolate.enumerate() {
         out.push((format!("clone.isolate[{i}]"), run));
+    }
+    if let DatabaseConfig::Command(db) = &file.database {
+        for (field, run) in db.commands() {
+            out.push((format!("database.{field}"), run));
+        }
     }
     if let MigrationConfig::Command { run, .. } = &file.migration {
         out.push(("migration.run".into(), run));
@@ -354,6 +364,11 @@ fn secrets<'a>(file: &'a InstanceFile) -> Vec<(String, &'a crate::secret::Secret
     }) = &file.database
     {
         out.push(("database.password".into(), p));
+    }
+    if let DatabaseConfig::Command(db) = &file.database {
+        for (name, secret) in db.secrets() {
+            out.push((format!("database.env.{name}"), secret));
+        }
     }
     out
 }

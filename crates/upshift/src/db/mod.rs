@@ -8,7 +8,8 @@
 //! directory dump, whose catalog SHA-256 is that of the manifest inside it,
 //! see [`Database::backup_sha256`]) or a small marker file naming a snapshot
 //! kept inside the database server (see [`Database::finalize`] and
-//! [`Database::discard`]).
+//! [`Database::discard`]). A command database's backup is a file with a
+//! sidecar beside it (see `command.rs`).
 
 use crate::config::DatabaseConfig;
 use crate::error::{Context, Result};
@@ -116,11 +117,13 @@ fn not_supported(db: &(impl Database + ?Sized), what: &str) -> crate::Error {
         .hint("clones and rehearsals need a SQLite or PostgreSQL database")
 }
 
-/// Opens the driver the instance file names.
-pub fn open(cfg: &DatabaseConfig) -> Box<dyn Database> {
+/// Opens the driver the instance file names; `dir` is the instance file's
+/// folder, where a command database's commands run.
+pub fn open(cfg: &DatabaseConfig, dir: &Path) -> Box<dyn Database> {
     match cfg {
         DatabaseConfig::Sqlite { path } => Box::new(sqlite::Sqlite::new(path.path())),
         DatabaseConfig::Postgres(pg) => Box::new(postgres::Postgres::new(pg)),
+        DatabaseConfig::Command(c) => Box::new(command::CommandDb::new(c, dir)),
     }
 }
 
@@ -136,5 +139,6 @@ fn remove_backup(backup: &Path) -> Result<()> {
     }
 }
 
+mod command;
 mod postgres;
 mod sqlite;
