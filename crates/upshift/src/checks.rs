@@ -105,6 +105,32 @@ pub fn run(check: &CheckConfig, ctx: &CheckContext) -> CheckOutcome {
     }
 }
 
+/// Runs the own checks of `node` expecting `version`: HTTP, version and SQL
+/// checks from here, command checks on the node.
+pub fn of_node(
+    inst: &crate::instance::Instance,
+    node: &dyn crate::node::Node,
+    vars: &Vars,
+    version: &Version,
+) -> crate::Result<Vec<CheckOutcome>> {
+    let here: Vec<CheckConfig> = node
+        .checks()
+        .iter()
+        .filter(|c| !matches!(c, CheckConfig::Command { .. }))
+        .cloned()
+        .collect();
+    let ctx = CheckContext {
+        client: &inst.client,
+        instance_dir: &inst.loaded.dir,
+        vars,
+        db: inst.db.as_ref(),
+        expect_version: Some(version),
+    };
+    let mut outcomes = run_all(&here, &ctx);
+    outcomes.extend(node.command_checks(version, inst.db.as_ref())?);
+    Ok(outcomes)
+}
+
 /// Runs every check in order.
 pub fn run_all(checks: &[CheckConfig], ctx: &CheckContext) -> Vec<CheckOutcome> {
     checks.iter().map(|c| run(c, ctx)).collect()

@@ -102,6 +102,13 @@ pub fn create(
         .hint("add one: which files to copy, which ports to change; see docs/rehearsal.md")
     })?;
     check_name(&request.name)?;
+    if prod.is_cluster() {
+        return Err(Error::input(format!(
+            "instance file {} lists [[nodes]]: a clone is a single server, and a copy of this file would still drive production's nodes",
+            prod.loaded.path.display()
+        ))
+        .hint("rehearse with a single-node instance file for the same installation (this file without [[nodes]] and [ssh])"));
+    }
     let dir = match &request.dir {
         Some(dir) => {
             std::path::absolute(dir).input_context(|| format!("bad folder {}", dir.display()))?

@@ -311,3 +311,47 @@ fn a_second_operator_is_refused_on_postgres() {
     let sample = Sample::postgres(&cluster, "second_operator", "snapshot", &Options::default());
     second_operator_is_refused(&sample, "holds upshift's lock");
 }
+
+/// A node started behind upshift's back after the stop (a watchdog, say)
+/// makes the migration refuse: the run rolls back, the database untouched.
+#[test]
+fn migration_is_refused_while_a_node_runs() {
+    let sample = cluster(None, false);
+    let before = sample.snapshot();
+    let node = &sample.fx.nodes[1];
+    let script = sample.dir().join("watchdog");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncd '{dir}'\n'{root}/current/bin/sample-server' serve --config '{root}/server.toml' > /dev/null 2>&1 < /dev/null &\npid=$!\necho \"$pid $(cut -d' ' -f22 /proc/$pid/stat)\" > '{pidfile}'\n",
+            dir = sample.dir().display(),
+            root = node.root.display(),
+            pidfile = node.pidfile.display(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = sample
+        .upshift()
+        .args(["upgrade", "--yes", "--json"])
+        .env(
+            "FAILPOINTS",
+            format!("before-migrate=return(run:{})", script.display()),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = summary(&out.stdout);
+    let error = summary["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("refusing to upgrade the database: node-2 still running"),
+        "{error}"
+    );
+    every_node_on(&sample, FROM);
+    same_rows(&before, &sample.snapshot());
+}

@@ -35,14 +35,7 @@ pub fn verify(ctx: &mut Ctx, version: &Version) -> Result<Done> {
 pub fn nodes(ctx: &mut Ctx, nodes: &[&dyn Node], version: &Version) -> Result<String> {
     let (inst, vars) = (ctx.inst, ctx.vars.clone());
     let counts = on_nodes(ctx, nodes, |node| {
-        let here: Vec<CheckConfig> = node
-            .checks()
-            .iter()
-            .filter(|c| !matches!(c, CheckConfig::Command { .. }))
-            .cloned()
-            .collect();
-        let mut outcomes = run_here(inst, &vars, &here, version);
-        outcomes.extend(node.command_checks(version, inst.db.as_ref())?);
+        let outcomes = checks::of_node(inst, node, &vars, version)?;
         fail_on(&outcomes, &format!("{}: ", node.name()))?;
         Ok(outcomes.len())
     })?;
