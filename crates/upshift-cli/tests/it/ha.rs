@@ -355,3 +355,16 @@ fn migration_is_refused_while_a_node_runs() {
     every_node_on(&sample, FROM);
     same_rows(&before, &sample.snapshot());
 }
+
+/// `rollback` of a succeeded cluster upgrade takes every node back.
+#[test]
+fn local_cluster_rollback_of_a_succeeded_upgrade() {
+    let sample = cluster(None, false);
+    let before = sample.snapshot();
+    sample.run(&["upgrade", "--yes"], 0);
+    every_node_on(&sample, TO);
+    let out = sample.run(&["rollback", "--yes", "--discard-newer-data", "--json"], 0);
+    assert_eq!(summary_of(&out.stdout), "rolled_back");
+    every_node_on(&sample, FROM);
+    same_rows(&before, &sample.snapshot());
+}
