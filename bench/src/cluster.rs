@@ -10,7 +10,6 @@
 use crate::cli;
 use crate::results::Record;
 use crate::Result;
-use sample_server::cluster::NodeSpec;
 use sample_server::fixture::Options;
 use std::path::Path;
 use testkit::{Sample, SshLab};
@@ -49,17 +48,8 @@ pub fn measure(upshift: &Path) -> Result<Vec<Record>> {
 /// The window of one upgrade of a new `n`-node cluster.
 fn window(upshift: &Path, n: usize) -> Result<u64> {
     let lab = SshLab::new(n);
-    let specs = lab
-        .hosts()
-        .iter()
-        .map(|h| NodeSpec {
-            host: h.url(),
-            ip: h.ip.clone(),
-            unhealthy_on: None,
-        })
-        .collect();
     let sample = Sample::new(&Options {
-        cluster: specs,
+        cluster: lab.node_specs(),
         ssh: Some((lab.ssh_config(), upshift.to_path_buf())),
         ..Options::default()
     });

@@ -8,6 +8,7 @@
 //! processes, the files) is removed when the lab is dropped. Needs root.
 
 use crate::wait_until;
+use sample_server::cluster::NodeSpec;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -86,6 +87,18 @@ impl SshLab {
     /// The hosts, in order.
     pub fn hosts(&self) -> &[NetHost] {
         &self.hosts
+    }
+
+    /// One sample-server node on each host, reached over ssh.
+    pub fn node_specs(&self) -> Vec<NodeSpec> {
+        self.hosts
+            .iter()
+            .map(|h| NodeSpec {
+                host: h.url(),
+                ip: h.ip.clone(),
+                unhealthy_on: None,
+            })
+            .collect()
     }
 }
 

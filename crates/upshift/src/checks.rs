@@ -119,6 +119,18 @@ pub fn of_node(
         .filter(|c| !matches!(c, CheckConfig::Command { .. }))
         .cloned()
         .collect();
+    let mut outcomes = run_here(inst, vars, &here, version);
+    outcomes.extend(node.command_checks(version, inst.db.as_ref())?);
+    Ok(outcomes)
+}
+
+/// Runs `checks` from this machine for `inst`, expecting `version`.
+pub fn run_here(
+    inst: &crate::instance::Instance,
+    vars: &Vars,
+    checks: &[CheckConfig],
+    version: &Version,
+) -> Vec<CheckOutcome> {
     let ctx = CheckContext {
         client: &inst.client,
         instance_dir: &inst.loaded.dir,
@@ -126,9 +138,7 @@ pub fn of_node(
         db: inst.db.as_ref(),
         expect_version: Some(version),
     };
-    let mut outcomes = run_all(&here, &ctx);
-    outcomes.extend(node.command_checks(version, inst.db.as_ref())?);
-    Ok(outcomes)
+    run_all(checks, &ctx)
 }
 
 /// Runs every check in order.

@@ -20,15 +20,7 @@ const TO: &str = "2026.2.0";
 /// health fails on the new release when `sick_last`.
 fn cluster(lab: Option<&SshLab>, sick_last: bool) -> Sample {
     let mut specs: Vec<NodeSpec> = match lab {
-        Some(lab) => lab
-            .hosts()
-            .iter()
-            .map(|h| NodeSpec {
-                host: h.url(),
-                ip: h.ip.clone(),
-                unhealthy_on: None,
-            })
-            .collect(),
+        Some(lab) => lab.node_specs(),
         None => vec![NodeSpec::local(); 3],
     };
     if sick_last {
@@ -193,23 +185,13 @@ fn a_node_lost_mid_run_stops_the_run_and_resume_finishes_it() {
     let lost = &lab.hosts()[2];
     // The failpoint runs this just before `join`: node-3's sshd dies with
     // every connection it serves.
-    let script = sample.dir().join("kill-sshd");
     let pids = format!("$(ip netns pids {})", lost.ns);
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\nfor p in {pids}; do [ \"$(cat /proc/$p/comm)\" = sshd ] && kill -KILL $p; done\nexit 0\n"),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = sample
-        .upshift()
-        .args(["upgrade", "--yes", "--json"])
-        .env(
-            "FAILPOINTS",
-            format!("before-join=return(run:{})", script.display()),
-        )
-        .output()
-        .unwrap();
+    let out = upgrade_with_hook(
+        &sample,
+        "before-join",
+        "kill-sshd",
+    format!("#!/bin/sh\nfor p in {pids}; do [ \"$(cat /proc/$p/comm)\" = sshd ] && kill -KILL $p; done\nexit 0\n"),
+    );
     assert_eq!(
         out.status.code(),
         Some(3),
@@ -260,28 +242,18 @@ fn summary_of(stdout: &[u8]) -> String {
 /// another machine) is refused by the database's lock, and changes nothing.
 fn second_operator_is_refused(sample: &Sample, busy: &str) {
     sample.start();
-    let script = sample.dir().join("second-operator");
     let other = sample.dir().join("other-operator");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\n'{upshift}' -c '{file}' --state-dir '{other}' upgrade --yes > '{other}.out' 2> '{other}.err' < /dev/null\necho $? > '{other}.code'\n",
-            upshift = assert_cmd::cargo::cargo_bin("upshift").display(),
-            file = sample.fx.instance_file.display(),
-            other = other.display(),
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = sample
-        .upshift()
-        .args(["upgrade", "--yes", "--json"])
-        .env(
-            "FAILPOINTS",
-            format!("before-stop=return(run:{})", script.display()),
-        )
-        .output()
-        .unwrap();
+    let out = upgrade_with_hook(
+        sample,
+        "before-stop",
+        "second-operator",
+    format!(
+        "#!/bin/sh\n'{upshift}' -c '{file}' --state-dir '{other}' upgrade --yes > '{other}.out' 2> '{other}.err' < /dev/null\necho $? > '{other}.code'\n",
+        upshift = assert_cmd::cargo::cargo_bin("upshift").display(),
+        file = sample.fx.instance_file.display(),
+        other = other.display(),
+    ),
+    );
     assert_eq!(
         summary_of(&out.stdout),
         "upgraded",
@@ -319,27 +291,17 @@ fn migration_is_refused_while_a_node_runs() {
     let sample = cluster(None, false);
     let before = sample.snapshot();
     let node = &sample.fx.nodes[1];
-    let script = sample.dir().join("watchdog");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\ncd '{dir}'\n'{root}/current/bin/sample-server' serve --config '{root}/server.toml' > /dev/null 2>&1 < /dev/null &\npid=$!\necho \"$pid $(cut -d' ' -f22 /proc/$pid/stat)\" > '{pidfile}'\n",
-            dir = sample.dir().display(),
-            root = node.root.display(),
-            pidfile = node.pidfile.display(),
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = sample
-        .upshift()
-        .args(["upgrade", "--yes", "--json"])
-        .env(
-            "FAILPOINTS",
-            format!("before-migrate=return(run:{})", script.display()),
-        )
-        .output()
-        .unwrap();
+    let out = upgrade_with_hook(
+        &sample,
+        "before-migrate",
+        "watchdog",
+    format!(
+        "#!/bin/sh\ncd '{dir}'\n'{root}/current/bin/sample-server' serve --config '{root}/server.toml' > /dev/null 2>&1 < /dev/null &\npid=$!\necho \"$pid $(cut -d' ' -f22 /proc/$pid/stat)\" > '{pidfile}'\n",
+        dir = sample.dir().display(),
+        root = node.root.display(),
+        pidfile = node.pidfile.display(),
+    ),
+    );
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -367,4 +329,26 @@ fn local_cluster_rollback_of_a_succeeded_upgrade() {
     assert_eq!(summary_of(&out.stdout), "rolled_back");
     every_node_on(&sample, FROM);
     same_rows(&before, &sample.snapshot());
+}
+
+/// `upshift upgrade --yes --json` that runs the shell script `text` (saved
+/// as `name`) at the failpoint `point`, then goes on.
+fn upgrade_with_hook(
+    sample: &Sample,
+    point: &str,
+    name: &str,
+    text: String,
+) -> std::process::Output {
+    let script = sample.dir().join(name);
+    std::fs::write(&script, text).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    sample
+        .upshift()
+        .args(["upgrade", "--yes", "--json"])
+        .env(
+            "FAILPOINTS",
+            format!("{point}=return(run:{})", script.display()),
+        )
+        .output()
+        .unwrap()
 }

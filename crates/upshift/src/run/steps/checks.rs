@@ -4,14 +4,11 @@
 //! run for that node, all nodes at once: HTTP, version and SQL checks from
 //! here, command checks on the node itself.
 
-use crate::checks::{self, CheckContext, CheckOutcome};
-use crate::config::CheckConfig;
+use crate::checks::{self, CheckOutcome};
 use crate::error::{Error, Result};
-use crate::instance::Instance;
 use crate::node::Node;
 use crate::run::nodes::on_nodes;
 use crate::run::{Ctx, Done};
-use crate::template::Vars;
 use crate::version::Version;
 
 pub fn apply(ctx: &mut Ctx) -> Result<Done> {
@@ -21,7 +18,7 @@ pub fn apply(ctx: &mut Ctx) -> Result<Done> {
 
 /// Runs every check, the instance's and every node's, expecting `version`.
 pub fn verify(ctx: &mut Ctx, version: &Version) -> Result<Done> {
-    let outcomes = run_here(ctx.inst, &ctx.vars, &ctx.inst.loaded.file.checks, version);
+    let outcomes = checks::run_here(ctx.inst, &ctx.vars, &ctx.inst.loaded.file.checks, version);
     let mut detail = format!("{} check(s) pass", outcomes.len());
     fail_on(&outcomes, "")?;
     if ctx.inst.is_cluster() {
@@ -44,23 +41,6 @@ pub fn nodes(ctx: &mut Ctx, nodes: &[&dyn Node], version: &Version) -> Result<St
         counts.iter().sum::<usize>(),
         nodes.len()
     ))
-}
-
-/// Runs `checks` from here.
-fn run_here(
-    inst: &Instance,
-    vars: &Vars,
-    checks: &[CheckConfig],
-    version: &Version,
-) -> Vec<CheckOutcome> {
-    let check_ctx = CheckContext {
-        client: &inst.client,
-        instance_dir: &inst.loaded.dir,
-        vars,
-        db: inst.db.as_ref(),
-        expect_version: Some(version),
-    };
-    checks::run_all(checks, &check_ctx)
 }
 
 /// An error listing the failed outcomes, if any.
