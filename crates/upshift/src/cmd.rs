@@ -46,6 +46,9 @@ impl Output {
     }
 }
 
+/// What a command reads on stdin: bytes, or a file streamed as it is read.
+pub type Input = Box<dyn Read + Send>;
+
 /// Runs `argv` in `cwd`, waits at most `timeout`, captures its output.
 pub fn run(argv: &[String], cwd: &Path, timeout: Duration) -> Result<Output> {
     run_with_env(argv, cwd, timeout, &[])
@@ -77,7 +80,7 @@ pub fn run_with_env(
 /// connection master running after them, must not.
 pub fn run_command(
     mut command: Command,
-    input: Option<Vec<u8>>,
+    input: Option<Input>,
     timeout: Duration,
     lend_lock: bool,
 ) -> Result<Output> {
@@ -98,10 +101,9 @@ pub fn run_command(
         false => crate::state::unlent(|| spawn(&mut command)),
     };
     let mut child = spawned.context(|| format!("cannot start `{program}`"))?;
-    let feeder = child.stdin.take().zip(input).map(|(mut stdin, input)| {
+    let feeder = child.stdin.take().zip(input).map(|(mut stdin, mut input)| {
         std::thread::spawn(move || {
-            use std::io::Write;
-            let _ = stdin.write_all(&input);
+            let _ = std::io::copy(&mut input, &mut stdin);
         })
     });
     let stdout = drain(child.stdout.take());

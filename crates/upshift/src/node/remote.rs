@@ -96,18 +96,20 @@ impl RemoteNode {
             .status
             .success();
         if !present {
-            let bytes = std::fs::read(&exe).context(|| format!("cannot read {}", exe.display()))?;
-            self.send(&path, bytes, "copying the upshift agent")?;
+            self.send(&path, &exe, "copying the upshift agent")?;
         }
         Ok(self.agent.get_or_init(|| path))
     }
 
-    /// Writes `bytes` to `path` on the node: to a temporary name, then renamed.
-    fn send(&self, path: &str, bytes: Vec<u8>, what: &str) -> Result<()> {
+    /// Streams the local file `from` to `path` on the node: to a temporary
+    /// name, then renamed.
+    fn send(&self, path: &str, from: &Path, what: &str) -> Result<()> {
+        let file =
+            std::fs::File::open(from).context(|| format!("cannot read {}", from.display()))?;
         let script = r#"umask 077 && mkdir -p -- "$(dirname -- "$1")" && cat > "$1.part" && chmod 700 "$1.part" && mv -f -- "$1.part" "$1""#;
         self.ssh.run_ok(
             &words(&["sh", "-c", script, "sh", path]),
-            Some(bytes),
+            Some(Box::new(file)),
             self.timeout,
             what,
         )?;
@@ -125,9 +127,11 @@ impl RemoteNode {
             op,
         };
         let input = serde_json::to_vec(&request).context(|| "cannot encode a request".into())?;
-        let out = self
-            .ssh
-            .run(&words(&[agent, "node-agent"]), Some(input), self.timeout)?;
+        let out = self.ssh.run(
+            &words(&[agent, "node-agent"]),
+            Some(Box::new(std::io::Cursor::new(input))),
+            self.timeout,
+        )?;
         let reply: Reply = serde_json::from_slice(&out.stdout).map_err(|_| {
             Error::failed(format!(
                 "node {}: the agent gave no answer (exit {}); stderr:\n{}",
@@ -179,9 +183,7 @@ impl Node for RemoteNode {
             Some((local, sha256)) => {
                 let name = local.file_name().unwrap_or_default().to_string_lossy();
                 let remote = self.root.join(".upshift/incoming").join(&*name);
-                let bytes =
-                    std::fs::read(local).context(|| format!("cannot read {}", local.display()))?;
-                self.send(&remote.display().to_string(), bytes, "sending the release")?;
+                self.send(&remote.display().to_string(), local, "sending the release")?;
                 Some((remote, sha256.to_string()))
             }
             None => None,

@@ -8,7 +8,7 @@
 //! [`ErrorKind::Unreachable`](crate::ErrorKind::Unreachable), distinct from
 //! the remote command failing.
 
-use crate::cmd::{self, Output};
+use crate::cmd::{self, Input, Output};
 use crate::config::SshConfig;
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
@@ -84,12 +84,7 @@ impl Ssh {
 
     /// Runs `argv` on the node, `input` on its stdin; the output whatever
     /// the remote exit status, or an unreachable error.
-    pub fn run(
-        &self,
-        argv: &[String],
-        input: Option<Vec<u8>>,
-        timeout: Duration,
-    ) -> Result<Output> {
+    pub fn run(&self, argv: &[String], input: Option<Input>, timeout: Duration) -> Result<Output> {
         if let Some(dir) = self.control_path.parent() {
             crate::state::create_private_dir(dir)?;
         }
@@ -111,7 +106,7 @@ impl Ssh {
     pub fn run_ok(
         &self,
         argv: &[String],
-        input: Option<Vec<u8>>,
+        input: Option<Input>,
         timeout: Duration,
         what: &str,
     ) -> Result<Output> {
