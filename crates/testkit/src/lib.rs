@@ -1,10 +1,12 @@
 //! Test support for upshift's integration tests: real sample installations
 //! ([`Sample`]), a real HTTP server for feeds ([`FeedServer`]), hashes of
 //! folders to prove "nothing changed" ([`tree_hash`]), a throwaway PostgreSQL
-//! server ([`PgCluster`]), and waiting on a condition with a deadline
-//! ([`wait_until`]) instead of sleeping.
+//! server ([`PgCluster`]), waiting on a condition with a deadline
+//! ([`wait_until`]) instead of sleeping, and a stand-in for Octopus Deploy
+//! Server with its `sqlcmd` and `msiexec` ([`octopus`]).
 
 mod feed_server;
+pub mod octopus;
 mod pg_cluster;
 mod sample;
 mod tmpfs;

@@ -27,6 +27,7 @@ pub mod keys;
 pub mod licence;
 pub mod maintenance;
 pub mod plan;
+pub mod presets;
 pub mod rehearse;
 pub mod release;
 pub mod run;

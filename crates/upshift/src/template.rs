@@ -17,6 +17,7 @@ pub const NAMES: &[&str] = &[
     "db",
     "instance_dir",
     "state_dir",
+    "artifact",
 ];
 
 /// Values for the placeholders.

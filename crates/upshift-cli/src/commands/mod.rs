@@ -6,6 +6,7 @@ mod check;
 mod clone;
 mod demo;
 mod history;
+mod init;
 mod maintenance;
 mod plan;
 mod rehearse;
@@ -37,15 +38,17 @@ impl Command {
             Command::Demo(d) => d.json,
             Command::Clone(c) => c.json,
             Command::Rehearse(r) => r.target.json,
-            Command::Backup { .. } | Command::Maintenance { .. } => false,
+            Command::Backup { .. } | Command::Maintenance { .. } | Command::Init(_) => false,
         }
     }
 }
 
 /// Runs the command `cli` names.
 pub fn dispatch(cli: &Cli) -> Result<i32> {
-    if let Command::Demo(args) = &cli.command {
-        return demo::run(args);
+    match &cli.command {
+        Command::Demo(args) => return demo::run(args),
+        Command::Init(args) => return init::run(args),
+        _ => {}
     }
     let inst = Instance::open(&cli.config, cli.state_dir.as_deref())?;
     mind_unfinished(&inst, &cli.command)?;
@@ -62,7 +65,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Check(flag) => check::run(&inst, flag.json),
         Command::Clone(args) => clone::run(&inst, args),
         Command::Rehearse(args) => rehearse::run(&inst, args),
-        Command::Demo(_) => unreachable!("handled above"),
+        Command::Demo(_) | Command::Init(_) => unreachable!("handled above"),
     }
 }
 

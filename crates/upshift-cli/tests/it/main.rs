@@ -5,6 +5,8 @@ mod bad_input;
 mod clone;
 mod demo;
 mod faults;
+mod init;
+mod octopus;
 mod postgres;
 mod rollback;
 mod secrets;

@@ -16,16 +16,19 @@ mod maintenance;
 mod path;
 mod release;
 mod service;
+#[cfg(test)]
+mod tests;
 
 pub use checks::CheckConfig;
 pub use clone::{render_clone_value, CloneConfig};
 pub use database::{BackupsConfig, DatabaseConfig, MigrationConfig, PgStrategy, PostgresConfig};
 pub use http::{HeaderValue, Headers, HttpProbe, HttpRequest};
 pub use install::InstallConfig;
-pub use keys::{HttpGet, KeySource, KeysConfig, LicenceConfig, ValueSource};
+pub use keys::{HttpGet, KeySource, KeysConfig, LicenceConfig, LicenceCovers, ValueSource};
 pub use maintenance::{DrainConfig, MaintenanceConfig};
 pub use path::FilePath;
-pub use release::ReleaseConfig;
+pub(crate) use release::is_sha256;
+pub use release::{ReleaseConfig, ReleaseFormat, Verify};
 pub use service::ServiceConfig;
 
 use crate::error::{Context, Error, Result};
@@ -127,6 +130,7 @@ fn location_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
 
 fn validate(file: &InstanceFile, path: &Path) -> Result<()> {
     let at = |field: &str| format!("instance file {}: {field}", path.display());
+    file.release.validate(&at)?;
     for (field, argv) in commands(file) {
         if argv.is_empty() {
             return Err(Error::input(format!(
@@ -136,6 +140,13 @@ fn validate(file: &InstanceFile, path: &Path) -> Result<()> {
         }
         for arg in argv {
             template::check(arg).map_err(|e| Error::input(format!("{}: {e}", at(&field))))?;
+            if arg.contains("{artifact}") && field != "install.run" {
+                return Err(Error::input(format!(
+                    "{}: {{artifact}} has a value in install.run only",
+                    at(&field)
+                ))
+                .hint("let install.run copy the artifact into {dir}, and use {dir} elsewhere"));
+            }
         }
     }
     for (field, secret) in secrets(file) {
@@ -182,7 +193,12 @@ fn validate(file: &InstanceFile, path: &Path) -> Result<()> {
 fn commands(file: &InstanceFile) -> Vec<(String, &Vec<String>)> {
     let mut out = Vec::new();
     match &file.install {
-        InstallConfig::Command { run, .. } => out.push(("install.run".into(), run)),
+        InstallConfig::Command { run, activate, .. } => {
+            out.push(("install.run".into(), run));
+            if let Some(activate) = activate {
+                out.push(("install.activate".into(), activate));
+            }
+        }
         InstallConfig::Archive { .. } => {}
     }
     match &file.service {
@@ -191,11 +207,19 @@ fn commands(file: &InstanceFile) -> Vec<(String, &Vec<String>)> {
             start,
             stop,
             status,
+            before_stop,
+            after_start,
             ..
         } => {
             out.push(("service.start".into(), start));
             out.push(("service.stop".into(), stop));
             out.push(("service.status".into(), status));
+            for (i, hook) in before_stop.iter().enumerate() {
+                out.push((format!("service.before_stop[{i}]"), hook));
+            }
+            for (i, hook) in after_start.iter().enumerate() {
+                out.push((format!("service.after_start[{i}]"), hook));
+            }
         }
         ServiceConfig::Systemd { .. } => {}
     }

@@ -14,10 +14,13 @@ pub fn stop(ctx: &mut Ctx) -> Result<Done> {
 
 pub fn start(ctx: &mut Ctx) -> Result<Done> {
     let service = &ctx.inst.service;
-    if service.is_running()? {
+    let was_running = service.is_running()?;
+    // Also when running (a resumed run): start only waits for ready then,
+    // and runs the service's after_start hooks, which may not have run.
+    service.start(&ctx.vars)?;
+    if was_running {
         return Ok(Done::skipped("service already running"));
     }
-    service.start(&ctx.vars)?;
     Ok(Done::detail(format!(
         "started {} on {}",
         service.describe(),
@@ -28,12 +31,10 @@ pub fn start(ctx: &mut Ctx) -> Result<Done> {
 /// Undo of `stop`: start the version `current` points at again (the old one,
 /// once `switch` is undone) and prove it works.
 pub fn restart_old(ctx: &mut Ctx) -> Result<Done> {
-    let service = &ctx.inst.service;
-    if !service.is_running()? {
-        // Templated for the old version: `{version}` and `{dir}` must not
-        // name the version being rolled back.
-        service.start(&ctx.inst.vars(None, &ctx.from))?;
-    }
+    // Templated for the old version: `{version}` and `{dir}` must not name
+    // the version being rolled back. A running service is only waited for
+    // (and its after_start hooks run).
+    ctx.inst.service.start(&ctx.inst.vars(None, &ctx.from))?;
     let from = ctx.from.clone();
     let checked = super::checks::verify(ctx, &from)?;
     Ok(Done::detail(format!(
