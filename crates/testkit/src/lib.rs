@@ -2,12 +2,14 @@
 //! ([`Sample`]), a real HTTP server for feeds ([`FeedServer`]), hashes of
 //! folders to prove "nothing changed" ([`tree_hash`]), throwaway PostgreSQL
 //! and MariaDB servers ([`PgCluster`], [`MariaDb`]), hosts in network
-//! namespaces reached over ssh ([`SshLab`]), and waiting on a condition
-//! with a deadline ([`wait_until`]) instead of sleeping.
+//! namespaces reached over ssh ([`SshLab`]), waiting on a condition with a
+//! deadline ([`wait_until`]) instead of sleeping, and a stand-in for Octopus
+//! Deploy Server with its `sqlcmd` and `msiexec` ([`octopus`]).
 
 mod feed_server;
 mod local;
 mod mariadb;
+pub mod octopus;
 mod pg_cluster;
 mod sample;
 mod ssh_lab;

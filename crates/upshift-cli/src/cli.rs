@@ -64,6 +64,31 @@ pub enum Command {
     /// upshift itself; a JSON request on stdin, the answer on stdout).
     #[command(hide = true)]
     NodeAgent,
+    /// Write a commented instance file to start from.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The kind of server the file is for.
+    #[arg(long, value_enum)]
+    pub product: InitProduct,
+    /// Where to write it.
+    #[arg(long, default_value = "upshift.toml")]
+    pub out: PathBuf,
+    /// Replace the file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum InitProduct {
+    /// Octopus Deploy Server: MSI, SQL Server, HA nodes.
+    Octopus,
+    /// A server shipping archives, run by systemd, on PostgreSQL.
+    Generic,
+    /// upshift's sample server (see `upshift demo`).
+    Sample,
 }
 
 #[derive(Debug, Args)]

@@ -563,7 +563,7 @@ fn check_isolated(prod: &Instance, clone: &Instance, dir: &Path) -> Result<()> {
     let backups_dir = clone.backups_dir();
     paths.push(("backups.dir".into(), &backups_dir));
     let sources = file.keys.iter().flat_map(|k| &k.sources);
-    for KeySource { name, from } in sources {
+    for KeySource { name, from, .. } in sources {
         if let ValueSource::File(f) = from {
             paths.push((format!("keys.sources.{name}.from.file"), f.path()));
         }

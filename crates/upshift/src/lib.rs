@@ -28,6 +28,7 @@ pub mod licence;
 pub mod maintenance;
 pub mod node;
 pub mod plan;
+pub mod presets;
 pub mod rehearse;
 pub mod release;
 pub mod run;

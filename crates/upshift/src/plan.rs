@@ -3,7 +3,8 @@
 //!
 //! Refusals happen here, before any run exists, as input errors (exit 2): a
 //! downgrade, a major jump without opt-in, a version the source does not
-//! have, a release the licence does not cover.
+//! have, a release the licence does not cover, a release staging would
+//! download but could not verify (no SHA-256, or no required signature).
 
 use crate::config::{MaintenanceConfig, MigrationConfig};
 use crate::error::{Error, Result};
@@ -124,6 +125,7 @@ pub fn make(
     let change = from.change_to(&to);
     if let Some(release) = &release {
         licence::check(inst, release, reporter)?;
+        verifiable(inst, release)?;
     }
     let steps = if change == Change::Same {
         Vec::new()
@@ -278,11 +280,13 @@ pub fn rollback(
         None
     } else {
         let found = inst.source.list()?.into_iter().find(|r| r.version == to);
-        Some(found.ok_or_else(|| {
+        let found = found.ok_or_else(|| {
             Error::input(format!(
                 "{to} is no longer installed and the release source does not list it"
             ))
-        })?)
+        })?;
+        verifiable(inst, &found)?;
+        Some(found)
     };
     let mut steps = steps(inst, state, RunKind::Rollback)?;
     if restore_backup.is_none() {
@@ -299,6 +303,15 @@ pub fn rollback(
     );
     plan.rolls_back = Some(run.id.clone());
     Ok(plan)
+}
+
+/// Refuses, before anything changes, a release that staging would download
+/// but could not verify (no SHA-256, or no signature where one is required).
+fn verifiable(inst: &Instance, release: &Release) -> Result<()> {
+    if inst.install.needs_artifact() && !inst.install.is_staged(&release.version) {
+        inst.source.check_verifiable(release)?;
+    }
+    Ok(())
 }
 
 /// Picks the target release, or `None` when already on it.
@@ -389,9 +402,9 @@ mod tests {
             version: v.parse().unwrap(),
             url: String::new(),
             file_name: String::new(),
-            sha256: String::new(),
+            sha256: None,
             size: None,
-            signature: String::new(),
+            signature: None,
             published: None,
         }
     }

@@ -20,6 +20,7 @@ pub const NAMES: &[&str] = &[
     "state_dir",
     "backup",
     "sql",
+    "artifact",
 ];
 
 /// Values for the placeholders.

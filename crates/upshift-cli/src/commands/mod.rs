@@ -6,6 +6,7 @@ mod check;
 mod clone;
 mod demo;
 mod history;
+mod init;
 mod maintenance;
 mod plan;
 mod rehearse;
@@ -37,7 +38,10 @@ impl Command {
             Command::Demo(d) => d.json,
             Command::Clone(c) => c.json,
             Command::Rehearse(r) => r.target.json,
-            Command::Backup { .. } | Command::Maintenance { .. } | Command::NodeAgent => false,
+            Command::Backup { .. }
+            | Command::Maintenance { .. }
+            | Command::NodeAgent
+            | Command::Init(_) => false,
         }
     }
 }
@@ -47,6 +51,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
     match &cli.command {
         Command::Demo(args) => return demo::run(args),
         Command::NodeAgent => return node_agent(),
+        Command::Init(args) => return init::run(args),
         _ => {}
     }
     let inst = Instance::open(&cli.config, cli.state_dir.as_deref())?;
@@ -64,7 +69,9 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Check(flag) => check::run(&inst, flag.json),
         Command::Clone(args) => clone::run(&inst, args),
         Command::Rehearse(args) => rehearse::run(&inst, args),
-        Command::Demo(_) | Command::NodeAgent => unreachable!("handled above"),
+        Command::Demo(_) | Command::NodeAgent | Command::Init(_) => {
+            unreachable!("handled above")
+        }
     }
 }
 

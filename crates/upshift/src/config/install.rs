@@ -15,6 +15,10 @@ pub enum InstallConfig {
     Command {
         root: FilePath,
         run: Vec<String>,
+        /// For installers that can only install in place (an MSI): run at
+        /// `switch`, in the window with the service stopped, before
+        /// `current` moves; and for the old version when `switch` is undone.
+        activate: Option<Vec<String>>,
         #[serde(default = "default_timeout", with = "humantime_serde")]
         timeout: Duration,
     },

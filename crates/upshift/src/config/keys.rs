@@ -1,5 +1,5 @@
-//! `[keys]` and `[licence]`: the secrets a restored database needs, and the
-//! date up to which the licence covers releases.
+//! `[keys]` and `[licence]`: the secrets a restored database needs, and how
+//! far the licence covers releases (up to a date, or up to a version).
 
 use super::{FilePath, Headers};
 use crate::secret::SecretRef;
@@ -46,13 +46,30 @@ pub struct KeysConfig {
 pub struct KeySource {
     pub name: String,
     pub from: ValueSource,
+    /// When the value is JSON: the string at this JSON pointer is the key
+    /// (`/MasterKey` of `Octopus.Server show-master-key --format json`).
+    pub pointer: Option<String>,
 }
 
-/// How to read the licence's "covers releases up to" date (YYYY-MM-DD).
+/// How to read how far the licence covers releases.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LicenceConfig {
     pub from: ValueSource,
-    /// JSON pointer to the date when the value is JSON.
+    /// JSON pointer to the date (or version) when the value is JSON.
     pub pointer: Option<String>,
+    /// What the value is, and what it is compared with.
+    #[serde(default)]
+    pub covers: LicenceCovers,
+}
+
+/// What a licence's limit is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LicenceCovers {
+    /// A `YYYY-MM-DD` date, compared with the release's `published` date.
+    #[default]
+    Date,
+    /// A version, compared with the release's version.
+    Version,
 }

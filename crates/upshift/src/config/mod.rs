@@ -18,6 +18,8 @@ mod nodes;
 mod path;
 mod release;
 mod service;
+#[cfg(test)]
+mod tests;
 
 pub use checks::CheckConfig;
 pub use clone::{render_clone_value, CloneConfig};
@@ -25,11 +27,12 @@ pub use command_db::{CommandDbConfig, EnvValue};
 pub use database::{BackupsConfig, DatabaseConfig, MigrationConfig, PgStrategy, PostgresConfig};
 pub use http::{HeaderValue, Headers, HttpProbe, HttpRequest};
 pub use install::InstallConfig;
-pub use keys::{HttpGet, KeySource, KeysConfig, LicenceConfig, ValueSource};
+pub use keys::{HttpGet, KeySource, KeysConfig, LicenceConfig, LicenceCovers, ValueSource};
 pub use maintenance::{DrainConfig, MaintenanceConfig};
 pub use nodes::{Host, NodeConfig, SshConfig};
 pub use path::FilePath;
-pub use release::ReleaseConfig;
+pub(crate) use release::is_sha256;
+pub use release::{ReleaseConfig, ReleaseFormat, Verify};
 pub use service::ServiceConfig;
 
 use crate::error::{Context, Error, Result};
@@ -149,6 +152,7 @@ fn location_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
 
 fn validate(file: &InstanceFile, path: &Path) -> Result<()> {
     let at = |field: &str| format!("instance file {}: {field}", path.display());
+    file.release.validate(&at)?;
     for (field, argv) in commands(file) {
         if argv.is_empty() {
             return Err(Error::input(format!(
@@ -158,6 +162,13 @@ fn validate(file: &InstanceFile, path: &Path) -> Result<()> {
         }
         for arg in argv {
             template::check(arg).map_err(|e| Error::input(format!("{}: {e}", at(&field))))?;
+            if arg.contains("{artifact}") && field != "install.run" {
+                return Err(Error::input(format!(
+                    "{}: {{artifact}} has a value in install.run only",
+                    at(&field)
+                ))
+                .hint("let install.run copy the artifact into {dir}, and use {dir} elsewhere"));
+            }
         }
     }
     for (field, secret) in secrets(file) {
@@ -217,7 +228,12 @@ fn validate(file: &InstanceFile, path: &Path) -> Result<()> {
 fn commands(file: &InstanceFile) -> Vec<(String, &Vec<String>)> {
     let mut out = Vec::new();
     match &file.install {
-        InstallConfig::Command { run, .. } => out.push(("install.run".into(), run)),
+        InstallConfig::Command { run, activate, .. } => {
+            out.push(("install.run".into(), run));
+            if let Some(activate) = activate {
+                out.push(("install.activate".into(), activate));
+            }
+        }
         InstallConfig::Archive { .. } => {}
     }
     service_commands("service", &file.service, &mut out);
@@ -274,11 +290,19 @@ fn service_commands<'a>(
             start,
             stop,
             status,
+            before_stop,
+            after_start,
             ..
         } => {
             out.push((format!("{field}.start"), start));
             out.push((format!("{field}.stop"), stop));
             out.push((format!("{field}.status"), status));
+            for (i, hook) in before_stop.iter().enumerate() {
+                out.push((format!("{field}.before_stop[{i}]"), hook));
+            }
+            for (i, hook) in after_start.iter().enumerate() {
+                out.push((format!("{field}.after_start[{i}]"), hook));
+            }
         }
         ServiceConfig::Systemd { .. } => {}
     }

@@ -39,6 +39,13 @@ pub enum ServiceConfig {
         start: Vec<String>,
         stop: Vec<String>,
         status: Vec<String>,
+        /// Run in order right before `stop`, while the service still runs
+        /// (remove a watchdog that would restart it, drain the node).
+        #[serde(default)]
+        before_stop: Vec<Vec<String>>,
+        /// Run in order once a start is proven ready (put the watchdog back).
+        #[serde(default)]
+        after_start: Vec<Vec<String>>,
         #[serde(default = "default_start_timeout", with = "humantime_serde")]
         start_timeout: Duration,
         #[serde(default = "default_stop_timeout", with = "humantime_serde")]

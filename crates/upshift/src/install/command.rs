@@ -74,6 +74,7 @@ mod tests {
                 "{dir}".into(),
                 "{root}".into(),
             ],
+            activate: None,
             timeout,
         };
         Install::new(&cfg, root)
@@ -131,5 +132,67 @@ mod tests {
         let err = install.stage(&v, None, &vars(&v)).unwrap_err();
         assert!(err.to_string().contains("did not finish"), "{err}");
         assert!(!install.is_staged(&v));
+    }
+
+    #[test]
+    fn activate_runs_for_the_version_it_is_given() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("app");
+        let log = tmp.path().join("activated");
+        let script = |body: &str| vec!["sh".into(), "-c".into(), body.into(), "sh".into()];
+        let mut run = script("cp \"$1\" \"$2/\"");
+        run.extend(["{artifact}".into(), "{dir}".into()]);
+        let mut activate = script(&format!("echo \"$1 $2 $3\" >> {}", log.display()));
+        activate.extend(["{version}".into(), "{dir}".into(), "{from}".into()]);
+        let cfg = InstallConfig::Command {
+            root: FilePath::from_path(&root),
+            run,
+            activate: Some(activate),
+            timeout: Duration::from_secs(20),
+        };
+        let install = Install::new(&cfg, tmp.path());
+        assert!(install.needs_artifact());
+        let artifact = tmp.path().join("Octopus.2026.2.0-x64.msi");
+        std::fs::write(&artifact, "msi").unwrap();
+        let (old, new) = ("2026.1.0".parse().unwrap(), "2026.2.0".parse().unwrap());
+        let mut v = vars(&new);
+        v.set("artifact", artifact.to_string_lossy())
+            .set("from", "2026.1.0");
+        let dir = install.stage(&new, None, &v).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.join("Octopus.2026.2.0-x64.msi")).unwrap(),
+            "msi"
+        );
+
+        assert!(install.activate(&new, &v).unwrap());
+        let mut back = vars(&old);
+        back.set("from", "2026.2.0");
+        assert!(install.activate(&old, &back).unwrap());
+        let versions = root.join("versions");
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            format!(
+                "2026.2.0 {0}/2026.2.0 2026.1.0\n2026.1.0 {0}/2026.1.0 2026.2.0\n",
+                versions.display()
+            )
+        );
+
+        let plain = command_install(&root, "true", Duration::from_secs(5));
+        assert!(!plain.needs_artifact());
+        assert!(!plain.activate(&new, &v).unwrap());
+        let failing = InstallConfig::Command {
+            root: FilePath::from_path(&root),
+            run: script("true"),
+            activate: Some(script("echo msiexec 1603 >&2; exit 1")),
+            timeout: Duration::from_secs(5),
+        };
+        let err = Install::new(&failing, tmp.path())
+            .activate(&new, &v)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("install.activate for 2026.2.0")
+                && err.to_string().contains("1603"),
+            "{err}"
+        );
     }
 }

@@ -17,6 +17,11 @@
 //! never none; switching to the version already current does nothing, so a
 //! resumed run can simply do it again. The link is relative so the root can
 //! be moved or mounted elsewhere.
+//!
+//! Some installers can only install in place (an MSI): a command install
+//! then keeps the installer in `versions/<v>` when staging, and its
+//! `activate` command runs it at switch time, inside the window, before the
+//! link moves ([`Install::activate`]); going back activates the old version.
 
 mod command;
 
@@ -38,7 +43,11 @@ pub struct Install {
 #[derive(Debug, Clone)]
 enum Method {
     Archive,
-    Command { run: Vec<String>, timeout: Duration },
+    Command {
+        run: Vec<String>,
+        activate: Option<Vec<String>>,
+        timeout: Duration,
+    },
 }
 
 impl Install {
@@ -46,8 +55,14 @@ impl Install {
     pub fn new(cfg: &InstallConfig, instance_dir: &Path) -> Install {
         let method = match cfg {
             InstallConfig::Archive { .. } => Method::Archive,
-            InstallConfig::Command { run, timeout, .. } => Method::Command {
+            InstallConfig::Command {
+                run,
+                activate,
+                timeout,
+                ..
+            } => Method::Command {
                 run: run.clone(),
+                activate: activate.clone(),
                 timeout: *timeout,
             },
         };
@@ -128,6 +143,15 @@ impl Install {
         Ok(found)
     }
 
+    /// Whether staging needs the verified release artifact: archive installs
+    /// unpack it; command installs get it as `{artifact}` when `run` names it.
+    pub fn needs_artifact(&self) -> bool {
+        match &self.method {
+            Method::Archive => true,
+            Method::Command { run, .. } => run.iter().any(|a| a.contains("{artifact}")),
+        }
+    }
+
     /// Whether `v` is completely installed and ready to switch to.
     pub fn is_staged(&self, v: &Version) -> bool {
         match self.method {
@@ -153,10 +177,8 @@ impl Install {
                 })?;
                 archive::unpack(artifact, &dir)?;
             }
-            Method::Command { run, timeout } => {
-                let mut vars = vars.clone();
-                vars.set("dir", dir.to_string_lossy())
-                    .set("root", self.root.to_string_lossy());
+            Method::Command { run, timeout, .. } => {
+                let vars = self.vars_for(v, vars);
                 let current = self.current()?;
                 command::stage(&command::Job {
                     version: v,
@@ -169,6 +191,31 @@ impl Install {
             }
         }
         Ok(dir)
+    }
+
+    /// Runs `install.activate` for `v` (templated with `vars`, `{dir}` being
+    /// `v`'s folder); returns whether there was one. Called before `current`
+    /// moves to `v`, so a link at `v` means `v` was activated.
+    pub fn activate(&self, v: &Version, vars: &Vars) -> Result<bool> {
+        let Method::Command {
+            activate: Some(activate),
+            timeout,
+            ..
+        } = &self.method
+        else {
+            return Ok(false);
+        };
+        let argv = self.vars_for(v, vars).render_all(activate);
+        let what = format!("install.activate for {v}");
+        crate::cmd::run_ok(&argv, &self.instance_dir, *timeout, &what)?;
+        Ok(true)
+    }
+
+    fn vars_for(&self, v: &Version, vars: &Vars) -> Vars {
+        let mut vars = vars.clone();
+        vars.set("dir", self.version_dir(v).to_string_lossy())
+            .set("root", self.root.to_string_lossy());
+        vars
     }
 
     /// Points `current` at `v`, atomically; a no-op if it already does.

@@ -63,7 +63,12 @@ impl KeyBundle {
         let mut keys = BTreeMap::new();
         for source in &cfg.sources {
             let what = format!("keys.sources {}", source.name);
-            let value = super::source::read(&source.from, client, instance_dir, vars, &what)?;
+            let mut value = super::source::read(&source.from, client, instance_dir, vars, &what)?;
+            if let Some(pointer) = &source.pointer {
+                let key = super::source::string_at(&value, pointer, &what)?;
+                crate::secret::remember(&key);
+                value = key.into_bytes();
+            }
             if keys.insert(source.name.clone(), value).is_some() {
                 return Err(Error::input(format!("{what}: the key is listed twice")));
             }
@@ -404,6 +409,7 @@ mod tests {
         let source = |name: &str, from| KeySource {
             name: name.into(),
             from,
+            pointer: None,
         };
         let mut cfg = config(vec![
             source(
@@ -443,5 +449,28 @@ mod tests {
             text.contains("keys.sources broken") && !text.contains(CANARY),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_pointer_takes_the_key_out_of_json_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let json = format!(r#"{{"MasterKey":"{CANARY}"}}"#);
+        let mut cfg = config(vec![KeySource {
+            name: "master-key".into(),
+            from: ValueSource::Command(vec!["printf".into(), "%s".into(), json]),
+            pointer: Some("/MasterKey".into()),
+        }]);
+        let client = http::Client::new(Duration::from_secs(5));
+        let keys = KeyBundle::collect(&cfg, &client, dir.path(), &Vars::default()).unwrap();
+        assert_eq!(keys.get("master-key"), Some(CANARY.as_bytes()));
+
+        cfg.sources[0].pointer = Some("/Key".into());
+        let err = KeyBundle::collect(&cfg, &client, dir.path(), &Vars::default()).unwrap_err();
+        let text = format!("{} {err:?}", err.chain());
+        assert!(
+            text.contains("keys.sources master-key") && text.contains("`/Key`"),
+            "{text}"
+        );
+        assert!(!text.contains(CANARY), "{text}");
     }
 }

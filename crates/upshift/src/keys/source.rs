@@ -7,6 +7,9 @@
 //! error naming `what` (for example `keys.sources master-key`). The value
 //! itself is never part of an error: a failing command is reported by its
 //! exit status and stderr, an HTTP answer by its status, never the body.
+//! [`string_at`] picks one string out of a JSON value (a key from a
+//! command's JSON output, a date from an API answer), again without ever
+//! showing the value.
 
 use crate::cmd;
 use crate::config::ValueSource;
@@ -63,6 +66,24 @@ pub fn read(
         crate::secret::remember(text);
     }
     Ok(value)
+}
+
+/// The string at JSON `pointer` in `raw`; errors start with `what` and
+/// never contain the value (it may be secret).
+pub fn string_at(raw: &[u8], pointer: &str, what: &str) -> Result<String> {
+    let json: serde_json::Value = serde_json::from_slice(raw).map_err(|_| {
+        Error::input(format!(
+            "{what}: the value is not JSON, but a JSON pointer (`{pointer}`) is set"
+        ))
+        .hint("run the source by hand to see what it gives (the value is not shown: it may be secret)")
+    })?;
+    match json.pointer(pointer) {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        _ => Err(Error::input(format!(
+            "{what}: no non-empty string at JSON pointer `{pointer}`"
+        ))
+        .hint("check the pointer against what the source gives (the value is not shown: it may be secret)")),
+    }
 }
 
 #[cfg(test)]
@@ -225,5 +246,33 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.chain().contains("403"), "{}", err.chain());
+    }
+
+    #[test]
+    fn string_at_picks_a_string_and_never_shows_the_value() {
+        let json = format!(r#"{{"MasterKey":"{CANARY}","N":3,"E":""}}"#);
+        assert_eq!(
+            string_at(json.as_bytes(), "/MasterKey", "k").unwrap(),
+            CANARY
+        );
+        for (raw, pointer, expected) in [
+            (
+                json.as_str(),
+                "/Missing",
+                "no non-empty string at JSON pointer `/Missing`",
+            ),
+            (json.as_str(), "/N", "no non-empty string"),
+            (json.as_str(), "/E", "no non-empty string"),
+            (CANARY, "/MasterKey", "not JSON"),
+        ] {
+            let err = string_at(raw.as_bytes(), pointer, "keys.sources m").unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::Input);
+            let text = format!("{} {:?}", err.chain(), err);
+            assert!(
+                text.contains("keys.sources m") && text.contains(expected),
+                "{text}"
+            );
+            assert!(!text.contains(CANARY), "{text}");
+        }
     }
 }

@@ -53,12 +53,25 @@ impl Node for LocalNode {
     }
 
     fn stage(&self, v: &Version, artifact: Option<(&Path, &str)>) -> Result<()> {
+        let mut vars = self.vars(None, v);
+        if let Some((path, _)) = artifact {
+            vars.set("artifact", path.to_string_lossy());
+        }
         self.install
-            .stage(v, artifact.map(|(path, _)| path), &self.vars(None, v))?;
+            .stage(v, artifact.map(|(path, _)| path), &vars)?;
         Ok(())
     }
 
+    /// Activates `v` first where the install has an `activate` command
+    /// (an installer that installs in place), with `{from}` naming the
+    /// version being left, then moves the link: a link at a version means
+    /// it was activated, so a resumed run finding it moved is done.
     fn switch(&self, v: &Version) -> Result<()> {
+        let leaving = self.install.current()?;
+        if leaving.as_ref() == Some(v) {
+            return Ok(());
+        }
+        self.install.activate(v, &self.vars(leaving.as_ref(), v))?;
         self.install.switch(v)
     }
 

@@ -37,11 +37,14 @@ pub trait Node: std::fmt::Debug + Send + Sync {
     /// archive on this machine, with its SHA-256, which a remote node checks
     /// again once it has received it.
     fn stage(&self, v: &Version, artifact: Option<(&Path, &str)>) -> Result<()>;
-    /// Points `current` at `v`.
+    /// Points `current` at `v` (activating it first where the install says
+    /// how); nothing to do if it already does.
     fn switch(&self, v: &Version) -> Result<()>;
     /// Whether the service runs.
     fn is_running(&self) -> Result<bool>;
-    /// Starts the service on `version` (templated for it) and waits for ready.
+    /// Starts the service on `version` (templated for it) and waits for
+    /// ready; a running service is only waited for (and its `after_start`
+    /// hooks run).
     fn start(&self, version: &Version) -> Result<()>;
     /// Stops the service and proves it is gone.
     fn stop(&self) -> Result<()>;

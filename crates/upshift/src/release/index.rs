@@ -8,6 +8,7 @@
 //! cache.
 
 use super::Release;
+use crate::config::is_sha256;
 use crate::error::{Error, Result};
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -85,7 +86,7 @@ struct RawRelease {
     url: String,
     sha256: String,
     size: Option<u64>,
-    signature: String,
+    signature: Option<String>,
     published: Option<String>,
 }
 
@@ -94,18 +95,14 @@ pub(super) fn parse(bytes: &[u8], location: &Location, what: &str) -> Result<Vec
     let raw: RawIndex = serde_json::from_slice(bytes)
         .map_err(|e| Error::input(format!("{what}: the index is not valid JSON ({e})")))?;
     let mut releases = Vec::with_capacity(raw.releases.len());
-    let mut files = HashSet::new();
     for (i, r) in raw.releases.into_iter().enumerate() {
         let at = |problem: String| Error::input(format!("{what}: releases[{i}]: {problem}"));
         let version = r.version.parse().map_err(|e: Error| at(e.to_string()))?;
         let url = location.resolve(&r.url);
         let file_name = file_name(&url)
             .ok_or_else(|| at(format!("`{}` does not end in a file name", r.url)))?;
-        if !files.insert(file_name.clone()) {
-            return Err(at(format!("the file name `{file_name}` is used twice")));
-        }
         let sha256 = r.sha256.to_ascii_lowercase();
-        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !is_sha256(&sha256) {
             return Err(at(format!("sha256 `{}` is not 64 hex digits", r.sha256)));
         }
         if let Some(date) = &r.published {
@@ -117,12 +114,18 @@ pub(super) fn parse(bytes: &[u8], location: &Location, what: &str) -> Result<Vec
             version,
             url,
             file_name,
-            sha256,
+            sha256: Some(sha256),
             size: r.size,
             signature: r.signature,
             published: r.published,
         });
     }
+    finish(releases, what)
+}
+
+/// Sorts releases by version and refuses a version or a file name listed
+/// twice (the file name is the artifact's name in the download cache).
+pub(super) fn finish(mut releases: Vec<Release>, what: &str) -> Result<Vec<Release>> {
     releases.sort_by(|a, b| a.version.cmp(&b.version));
     if let Some(w) = releases.windows(2).find(|w| w[0].version == w[1].version) {
         return Err(Error::input(format!(
@@ -130,11 +133,20 @@ pub(super) fn parse(bytes: &[u8], location: &Location, what: &str) -> Result<Vec
             w[1].version
         )));
     }
+    let mut files = HashSet::new();
+    for r in &releases {
+        if !files.insert(r.file_name.as_str()) {
+            return Err(Error::input(format!(
+                "{what}: the file name `{}` is used twice (again by {})",
+                r.file_name, r.version
+            )));
+        }
+    }
     Ok(releases)
 }
 
 /// The last segment of a URL or path, if it is a plain file name.
-fn file_name(url: &str) -> Option<String> {
+pub(super) fn file_name(url: &str) -> Option<String> {
     let path = &url[..url.find(['?', '#']).unwrap_or(url.len())];
     let name = Path::new(path).file_name()?.to_str()?;
     (!path.ends_with('/') && name != "." && name != "..").then(|| name.to_string())
@@ -202,7 +214,7 @@ mod tests {
         assert_eq!(list[0].version.to_string(), "2026.1.0");
         assert_eq!(list[0].url, "/srv/a.tar.gz");
         assert_eq!(list[0].file_name, "a.tar.gz");
-        assert_eq!(list[1].sha256, "ab".repeat(32));
+        assert_eq!(list[1].sha256, Some("ab".repeat(32)));
         assert_eq!(list[1].published.as_deref(), Some("2026-02-01"));
         assert_eq!(list[1].size, None);
     }

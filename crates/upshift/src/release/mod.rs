@@ -3,22 +3,27 @@
 //!
 //! [`Source::list`] reads the index (HTTP, or a local folder or file) and
 //! runs in preflight, so every problem with it is bad input: nothing has
-//! changed yet. [`Source::fetch`] downloads an artifact into the cache as
-//! `<file>.part` (resumable, see `fetch.rs`), verifies its SHA-256 and
-//! minisign signature (see `verify.rs`) and only then renames it to
-//! `<file>`: a file without `.part` in the cache has been verified, and it is
-//! verified again whenever it is reused, since the cache is just a folder.
-//! A file that fails verification is deleted, so the next attempt starts
-//! clean.
+//! changed yet. Two index formats exist: upshift's own (`index.rs`) and
+//! Octopus Deploy's version feed (`octopus.rs`); operator-pinned SHA-256
+//! values (`[release.sha256]`) are applied to both. [`Source::fetch`]
+//! downloads an artifact into the cache as `<file>.part` (resumable, see
+//! `fetch.rs`), verifies it (see `verify.rs`: the SHA-256 always, the
+//! minisign signature unless `verify = "sha256"`) and only then renames it
+//! to `<file>`: a file without `.part` in the cache has been verified, and
+//! it is verified again whenever it is reused, since the cache is just a
+//! folder. A file that fails verification is deleted, so the next attempt
+//! starts clean.
 
 mod fetch;
 mod index;
+mod octopus;
 mod verify;
 
-use crate::config::ReleaseConfig;
+use crate::config::{ReleaseConfig, ReleaseFormat};
 use crate::error::{Context, Error, Result};
 use crate::{fsutil, http, Version};
 use index::Location;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -30,11 +35,12 @@ pub struct Release {
     pub url: String,
     /// The artifact's file name (its name in the download cache).
     pub file_name: String,
-    /// Lowercase hex.
-    pub sha256: String,
+    /// Lowercase hex; `None` when neither the index nor a pin gives one
+    /// (such a release cannot be downloaded).
+    pub sha256: Option<String>,
     pub size: Option<u64>,
-    /// The full text of the minisign `.minisig` file.
-    pub signature: String,
+    /// The full text of the minisign `.minisig` file, if the index has one.
+    pub signature: Option<String>,
     /// `YYYY-MM-DD`.
     pub published: Option<String>,
 }
@@ -45,7 +51,11 @@ pub struct Source {
     /// `release.source` as written, for messages.
     name: String,
     location: Location,
-    key: minisign_verify::PublicKey,
+    format: ReleaseFormat,
+    artifact_url: Option<String>,
+    /// `None` with `verify = "sha256"`.
+    key: Option<minisign_verify::PublicKey>,
+    pins: BTreeMap<Version, String>,
     cache_dir: PathBuf,
     client: http::Client,
     timeout: Duration,
@@ -58,14 +68,21 @@ impl Source {
         Ok(Source {
             name: cfg.source.clone(),
             location: Location::parse(&cfg.source),
-            key: verify::public_key(&cfg.public_key)?,
+            format: cfg.format,
+            artifact_url: cfg.artifact_url.clone(),
+            key: cfg
+                .public_key
+                .as_deref()
+                .map(verify::public_key)
+                .transpose()?,
+            pins: cfg.pins()?,
             cache_dir,
             client: http::Client::new(cfg.timeout),
             timeout: cfg.timeout,
         })
     }
 
-    /// Every release in the index, oldest first.
+    /// Every release in the index, oldest first, with pinned SHA-256 values applied.
     pub fn list(&self) -> Result<Vec<Release>> {
         let what = format!("release source {}", self.name);
         let hint = "check release.source in the instance file and that it is reachable; nothing was changed";
@@ -88,18 +105,46 @@ impl Source {
                 Error::input(format!("{what}: cannot read {} ({e})", path.display())).hint(hint)
             })?,
         };
-        index::parse(&bytes, &self.location, &what)
-            .map_err(|e| e.hint("fix the index or ask its publisher to; nothing was changed"))
+        let mut releases = match (self.format, &self.artifact_url) {
+            (ReleaseFormat::Octopus, Some(url)) => {
+                octopus::parse(&bytes, &self.location, url, &what)
+            }
+            _ => index::parse(&bytes, &self.location, &what),
+        }
+        .map_err(|e| e.hint("fix the index or ask its publisher to; nothing was changed"))?;
+        for release in &mut releases {
+            let Some(pin) = self.pins.get(&release.version) else {
+                continue;
+            };
+            match &release.sha256 {
+                Some(listed) if listed != pin => {
+                    return Err(Error::input(format!(
+                        "{what}: the index gives {} the SHA-256 {listed}, but release.sha256 pins {pin}",
+                        release.version
+                    ))
+                    .hint("the index or the pin is wrong; find out which before going on. Nothing was changed"))
+                }
+                _ => release.sha256 = Some(pin.clone()),
+            }
+        }
+        Ok(releases)
+    }
+
+    /// Refuses a release that could not be verified once downloaded: one
+    /// without a SHA-256, or without a signature when signatures are checked.
+    pub fn check_verifiable(&self, release: &Release) -> Result<()> {
+        verify::verifiable(release, self.key.is_some())
     }
 
     /// The verified artifact of `release` in the cache, downloading it if
     /// needed. `progress(done, total)` is called as bytes arrive.
     pub fn fetch(&self, release: &Release, progress: &dyn Fn(u64, Option<u64>)) -> Result<PathBuf> {
+        self.check_verifiable(release)?;
         std::fs::create_dir_all(&self.cache_dir)
             .context(|| format!("cannot create {}", self.cache_dir.display()))?;
         let done = self.cache_dir.join(&release.file_name);
         if done.exists() {
-            match verify::check(&done, release, &self.key) {
+            match verify::check(&done, release, self.key.as_ref()) {
                 Ok(()) => return Ok(done),
                 Err(e) => {
                     tracing::warn!(
@@ -112,7 +157,7 @@ impl Source {
         }
         let part = self.cache_dir.join(format!("{}.part", release.file_name));
         fetch::download(self.client.agent(), self.timeout, release, &part, progress)?;
-        if let Err(e) = verify::check(&part, release, &self.key) {
+        if let Err(e) = verify::check(&part, release, self.key.as_ref()) {
             remove(&part);
             return Err(e);
         }
@@ -282,7 +327,11 @@ pub(crate) mod tests {
     fn config(source: &str, key: &str) -> ReleaseConfig {
         ReleaseConfig {
             source: source.into(),
-            public_key: key.into(),
+            format: ReleaseFormat::Upshift,
+            artifact_url: None,
+            verify: crate::config::Verify::Minisign,
+            public_key: Some(key.into()),
+            sha256: Default::default(),
             cache_dir: None,
             timeout: Duration::from_secs(10),
         }
@@ -462,7 +511,7 @@ pub(crate) mod tests {
         let part = cache.path().join("sample-2026.2.0.tar.gz.part");
 
         let wrong_hash = Release {
-            sha256: "0".repeat(64),
+            sha256: Some("0".repeat(64)),
             ..good.clone()
         };
         let err = src.fetch(&wrong_hash, &no_progress).unwrap_err();
@@ -475,7 +524,7 @@ pub(crate) mod tests {
         assert!(!part.exists() && !final_path.exists());
 
         let forged = Release {
-            signature: Signer::new().sign(&p.data, "version:2026.2.0"),
+            signature: Some(Signer::new().sign(&p.data, "version:2026.2.0")),
             ..good.clone()
         };
         let err = src.fetch(&forged, &no_progress).unwrap_err();
@@ -487,7 +536,7 @@ pub(crate) mod tests {
         assert!(!part.exists() && !final_path.exists());
 
         let relabelled = Release {
-            signature: p.signer.sign(&p.data, "version:2026.1.0"),
+            signature: Some(p.signer.sign(&p.data, "version:2026.1.0")),
             ..good.clone()
         };
         let err = src.fetch(&relabelled, &no_progress).unwrap_err();
@@ -501,5 +550,81 @@ pub(crate) mod tests {
             std::fs::read(src.fetch(&good, &no_progress).unwrap()).unwrap(),
             p.data
         );
+    }
+
+    /// An Octopus-format source over HTTP, trusting pinned SHA-256 values.
+    fn octopus_source(base: &str, pins: &[(&str, String)], cache: &Path) -> Source {
+        let cfg = ReleaseConfig {
+            format: ReleaseFormat::Octopus,
+            artifact_url: Some(format!("{base}/octopus/Octopus.{{version}}-x64.msi")),
+            verify: crate::config::Verify::Sha256,
+            public_key: None,
+            sha256: pins
+                .iter()
+                .map(|(v, s)| (v.to_string(), s.clone()))
+                .collect(),
+            ..config(&format!("{base}/download/upgrade/v3"), "")
+        };
+        Source::new(&cfg, cache.to_path_buf()).unwrap()
+    }
+
+    #[test]
+    fn an_octopus_feed_is_trusted_through_pins_only() {
+        let msi = b"an Octopus installer".to_vec();
+        let feed = r#"[{"Version":"2025.4.3"},{"Version":"2026.1.2"},{"Version":"2026.2.0"}]"#;
+        let server = Server::start(HashMap::from([
+            ("/download/upgrade/v3".to_string(), feed.as_bytes().to_vec()),
+            ("/octopus/Octopus.2026.2.0-x64.msi".to_string(), msi.clone()),
+        ]));
+        let cache = tempfile::tempdir().unwrap();
+        let sha = fsutil::sha256_bytes(&msi);
+        let src = octopus_source(
+            &server.base,
+            &[("2026.2", sha.to_uppercase())],
+            cache.path(),
+        );
+        let list = src.list().unwrap();
+        let pinned = list.last().unwrap();
+        assert_eq!(pinned.version.to_string(), "2026.2.0");
+        assert_eq!(pinned.sha256.as_deref(), Some(sha.as_str()));
+        assert!(list[..2].iter().all(|r| r.sha256.is_none()));
+
+        let path = src.fetch(pinned, &no_progress).unwrap();
+        assert_eq!(std::fs::read(path).unwrap(), msi);
+
+        let err = src.fetch(&list[1], &no_progress).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Input);
+        assert!(err.to_string().contains("no SHA-256 to check"), "{err}");
+        assert!(src.check_verifiable(&list[1]).is_err());
+        let requests = server.with(|s| s.requests.len());
+
+        let wrong = octopus_source(&server.base, &[("2026.2.0", "0".repeat(64))], cache.path());
+        let err = wrong
+            .fetch(&wrong.list().unwrap()[2], &no_progress)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("SHA-256 of Octopus.2026.2.0-x64.msi is"),
+            "{err}"
+        );
+        assert!(
+            server.with(|s| s.requests.len()) > requests + 1,
+            "the cached installer was trusted without a matching pin"
+        );
+    }
+
+    #[test]
+    fn a_pin_that_contradicts_the_index_is_refused() {
+        let p = publish(&["2026.1.0"]);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index.json"), p.index.to_string()).unwrap();
+        let mut cfg = config(dir.path().to_str().unwrap(), &p.signer.public_key());
+        cfg.sha256.insert("2026.1.0".into(), "0".repeat(64));
+        let err = Source::new(&cfg, dir.path().join("cache"))
+            .unwrap()
+            .list()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Input);
+        assert!(err.to_string().contains("but release.sha256 pins"), "{err}");
     }
 }

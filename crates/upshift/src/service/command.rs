@@ -5,8 +5,15 @@
 //! ready probe decides, and after `stop` upshift polls `status` until it
 //! says stopped, because many stop scripts return before the server exits.
 //!
-//! `stop` and `status` are asked without a run's variables (a resumed run or
-//! `upshift status` may have none), so they know `{instance_dir}` only.
+//! Optional hooks run around them: `before_stop` commands right before the
+//! stop command (only when the service runs), `after_start` commands once a
+//! start is proven ready. Octopus needs both: its service watchdog restarts
+//! a stopped service, so it is removed before the stop and recreated after
+//! the start. A failing hook fails the stop or start it belongs to.
+//!
+//! `stop`, `status` and `before_stop` are asked without a run's variables (a
+//! resumed run or `upshift status` may have none), so they know
+//! `{instance_dir}` only.
 
 use super::ready::Ready;
 use super::Service;
@@ -25,6 +32,8 @@ pub(super) struct Commands {
     pub(super) start: Vec<String>,
     pub(super) stop: Vec<String>,
     pub(super) status: Vec<String>,
+    pub(super) before_stop: Vec<Vec<String>>,
+    pub(super) after_start: Vec<Vec<String>>,
     pub(super) start_timeout: Duration,
     pub(super) stop_timeout: Duration,
     pub(super) ready: Ready,
@@ -36,6 +45,23 @@ impl Commands {
         let mut vars = Vars::default();
         vars.set("instance_dir", self.instance_dir.to_string_lossy());
         vars
+    }
+}
+
+impl Commands {
+    /// Runs `hooks` in order, each within `timeout`; `what` names them in errors.
+    fn hooks(
+        &self,
+        hooks: &[Vec<String>],
+        vars: &Vars,
+        timeout: Duration,
+        what: &str,
+    ) -> Result<()> {
+        for (i, hook) in hooks.iter().enumerate() {
+            let argv = vars.render_all(hook);
+            cmd::run_ok(&argv, &self.instance_dir, timeout, &format!("{what}[{i}]"))?;
+        }
+        Ok(())
     }
 }
 
@@ -59,6 +85,12 @@ impl Service for Commands {
                 false => Err(Error::failed("service status says stopped while starting")
                     .hint("run service.status by hand, and see the server's log")),
             },
+        )?;
+        self.hooks(
+            &self.after_start,
+            vars,
+            self.start_timeout,
+            "service.after_start",
         )
     }
 
@@ -66,6 +98,12 @@ impl Service for Commands {
         if !self.is_running()? {
             return Ok(());
         }
+        self.hooks(
+            &self.before_stop,
+            &self.vars(),
+            self.stop_timeout,
+            "service.before_stop",
+        )?;
         let began = Instant::now();
         let argv = self.vars().render_all(&self.stop);
         cmd::run_ok(&argv, &self.instance_dir, self.stop_timeout, "service stop")?;
@@ -112,6 +150,8 @@ mod tests {
             start: sh("echo {version} > {instance_dir}/running"),
             stop: sh(stop),
             status: sh("test -e {instance_dir}/running"),
+            before_stop: Vec::new(),
+            after_start: Vec::new(),
             start_timeout: Duration::from_secs(5),
             stop_timeout: Duration::from_secs(2),
             ready: Ready::new(&Client::new(Duration::from_secs(1)), None),
@@ -176,5 +216,50 @@ mod tests {
         c.start = sh("true");
         let err = c.start(&vars(dir.path())).unwrap_err();
         assert!(err.to_string().contains("says stopped"), "{err}");
+    }
+
+    #[test]
+    fn hooks_run_around_stop_and_start_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("calls");
+        let mut c = commands(
+            dir.path(),
+            "echo stop >> {instance_dir}/calls; rm {instance_dir}/running",
+        );
+        c.start = sh("echo start >> {instance_dir}/calls; echo {version} > {instance_dir}/running");
+        c.before_stop = vec![
+            sh("test -e {instance_dir}/running && echo watchdog-delete >> {instance_dir}/calls"),
+            sh("echo drain {version} >> {instance_dir}/calls"),
+        ];
+        c.after_start = vec![sh("test -e {instance_dir}/running && echo watchdog-create {version} >> {instance_dir}/calls")];
+        c.start(&vars(dir.path())).unwrap();
+        c.start(&vars(dir.path())).unwrap();
+        c.stop().unwrap();
+        c.stop().unwrap();
+        // Stop hooks know {instance_dir} only; a stopped service runs no hook.
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            "start\nwatchdog-create 2026.2.0\nwatchdog-create 2026.2.0\nwatchdog-delete\ndrain {version}\nstop\n"
+        );
+    }
+
+    #[test]
+    fn a_failing_hook_fails_its_stop_or_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = commands(dir.path(), "rm {instance_dir}/running");
+        c.after_start = vec![sh("echo no watchdog >&2; exit 4")];
+        let err = c.start(&vars(dir.path())).unwrap_err();
+        assert!(
+            err.to_string().contains("service.after_start[0]")
+                && err.to_string().contains("no watchdog"),
+            "{err}"
+        );
+        c.before_stop = vec![sh("exit 5")];
+        let err = c.stop().unwrap_err();
+        assert!(err.to_string().contains("service.before_stop[0]"), "{err}");
+        assert!(
+            c.is_running().unwrap(),
+            "stopped although before_stop failed"
+        );
     }
 }

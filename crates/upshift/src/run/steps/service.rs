@@ -38,12 +38,12 @@ fn stop_nodes(ctx: &mut Ctx, nodes: &[&dyn Node]) -> Result<usize> {
 pub fn start(ctx: &mut Ctx) -> Result<Done> {
     let primary = ctx.inst.primary();
     let to = ctx.to.clone();
+    // Also when running (a resumed run): start then only waits for ready,
+    // and runs the service's after_start hooks, which may not have run.
     let started = on_nodes(ctx, &[primary], |node| {
-        if node.is_running()? {
-            return Ok(false);
-        }
+        let was_running = node.is_running()?;
         node.start(&to)?;
-        Ok(true)
+        Ok(!was_running)
     })?;
     let mut detail = match started[0] {
         true => format!("started {} on {to}", primary.describe_service()),
@@ -63,13 +63,8 @@ pub fn join(ctx: &mut Ctx) -> Result<Done> {
     let others: Vec<&dyn Node> = ctx.inst.all_nodes().split_off(1);
     let to = ctx.to.clone();
     on_nodes(ctx, &others, |node| {
-        if node.current()?.as_ref() != Some(&to) {
-            node.switch(&to)?;
-        }
-        if !node.is_running()? {
-            node.start(&to)?;
-        }
-        Ok(())
+        node.switch(&to)?;
+        node.start(&to)
     })?;
     Ok(Done::detail(format!(
         "{} node(s) switched to {to} and started",
@@ -82,13 +77,8 @@ pub fn leave(ctx: &mut Ctx) -> Result<Done> {
     let others: Vec<&dyn Node> = ctx.inst.all_nodes().split_off(1);
     let from = ctx.from.clone();
     on_nodes(ctx, &others, |node| {
-        if node.is_running()? {
-            node.stop()?;
-        }
-        if node.current()?.as_ref() != Some(&from) {
-            node.switch(&from)?;
-        }
-        Ok(())
+        node.stop()?;
+        node.switch(&from)
     })?;
     Ok(Done::detail(format!(
         "{} node(s) stopped and back on {from}",
@@ -101,14 +91,10 @@ pub fn leave(ctx: &mut Ctx) -> Result<Done> {
 pub fn restart_old(ctx: &mut Ctx) -> Result<Done> {
     let nodes = ctx.inst.all_nodes();
     let from = ctx.from.clone();
-    on_nodes(ctx, &nodes, |node| {
-        if !node.is_running()? {
-            // Templated for the old version: `{version}` and `{dir}` must
-            // not name the version being rolled back.
-            node.start(&from)?;
-        }
-        Ok(())
-    })?;
+    // Templated for the old version: `{version}` and `{dir}` must not name
+    // the version being rolled back. A running service is only waited for
+    // (and its after_start hooks run).
+    on_nodes(ctx, &nodes, |node| node.start(&from))?;
     let checked = super::checks::verify(ctx, &from)?;
     Ok(Done::detail(format!(
         "{} running again; {}",

@@ -2,11 +2,11 @@
 //!
 //! Archive installs download (resumable, cached), verify the SHA-256 and the
 //! signature, and unpack into `versions/<v>`; command installs run the
-//! install command. Every node stages at once; a remote node receives the
+//! install command (after the same download and verification when it names
+//! `{artifact}`). Every node stages at once; a remote node receives the
 //! verified archive over its ssh connection and checks its SHA-256 again
 //! before unpacking. Already staged everywhere: nothing to do.
 
-use crate::config::InstallConfig;
 use crate::error::{Error, Result};
 use crate::node::Node;
 use crate::run::nodes::on_nodes;
@@ -32,20 +32,24 @@ pub fn apply(ctx: &mut Ctx) -> Result<Done> {
                 .with_output(json!({ "dir": dir })),
         );
     }
-    let artifact = match &inst.loaded.file.install {
-        InstallConfig::Archive { .. } => {
+    let artifact = match inst.install.needs_artifact() {
+        true => {
             let release =
                 ctx.plan.release.as_ref().ok_or_else(|| {
                     Error::failed(format!("release {to} is not known to the plan"))
                 })?;
             let progress =
                 |done: u64, total: Option<u64>| ctx.progress(StepKind::Stage, done, total);
-            Some((
-                inst.source.fetch(release, &progress)?,
-                release.sha256.clone(),
-            ))
+            let path = inst.source.fetch(release, &progress)?;
+            // The SHA-256 a remote node checks the archive against once
+            // received: the verified one, or this verified file's own.
+            let sha256 = match &release.sha256 {
+                Some(sha) => sha.clone(),
+                None => crate::fsutil::sha256_file(&path)?,
+            };
+            Some((path, sha256))
         }
-        InstallConfig::Command { .. } => None,
+        false => None,
     };
     let artifact = artifact
         .as_ref()

@@ -1,0 +1,423 @@
+//! The Octopus preset's sections that run today, end to end against the
+//! Octopus stand-in (`testkit::octopus`): one node, driven by the same
+//! commands, hooks, API calls, feed, key sources and licence check as the
+//! preset, with the stand-in's programs in place of the Windows paths.
+//! `[database]` is a SQLite stub until the `command` database driver lands
+//! (the stand-in's `sqlcmd` then takes over), so these tests prove the order
+//! of calls, the choice of release, the licence and trust refusals, and the
+//! rollback of the install after a failed `database --upgrade`; not yet the
+//! restore of the Octopus database, nor several nodes.
+
+use crate::support::{json_lines, summary};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use testkit::octopus::{self, Instance, Machine, Seed, StandIn};
+use testkit::FeedServer;
+
+const API_KEY: &str = "API-CANARYOCTOPUSKEY7F3A9";
+const MASTER_KEY: &str = "Y2FuYXJ5LW1hc3Rlci1rZXktN2YzYQ==";
+const FEED: [&str; 6] = [
+    "2.6.5.1010",
+    "2025.4.9",
+    "2026.1.0",
+    "2026.1.7",
+    "2026.2.3",
+    "2027.1.0",
+];
+
+/// Fields drop in order: the stand-in (which kills its server) before the folder.
+struct Scene {
+    standin: StandIn,
+    machine: Machine,
+    node: Instance,
+    feed: FeedServer,
+    instance_file: PathBuf,
+    /// Calls made while setting up, left out of `runbook_calls`.
+    setup_calls: usize,
+    _dir: tempfile::TempDir,
+}
+
+const INSTANCE: &str = r#"
+[instance]
+name = "octopus"
+product = "octopus"
+http_timeout = "10s"
+
+[release]
+format = "octopus"
+source = "@FEED@/download/upgrade/v3"
+artifact_url = "@FEED@/octopus/Octopus.{version}-x64.msi"
+verify = "sha256"
+
+[release.sha256]
+"2026.2.3" = "@SHA@"
+
+[install]
+kind = "command"
+root = "octopus"
+run = ["cp", "{artifact}", "{dir}/"]
+activate = ["@MSIEXEC@", "/i", "{dir}/Octopus.{version}-x64.msi", "/quiet", "RUNMANAGERONEXIT=no", "INSTALLLOCATION=@LOCATION@"]
+timeout = "1m"
+
+[service]
+kind = "command"
+start = ["@SERVER@", "service", "--instance=OctopusServer", "--start"]
+stop = ["@SERVER@", "service", "--instance=OctopusServer", "--stop"]
+status = ["@SERVER@", "service", "--instance=OctopusServer", "--status"]
+before_stop = [
+  ["@SERVER@", "watchdog", "--delete", "--instances=OctopusServer"],
+  ["@SERVER@", "node", "--instance=OctopusServer", "--drain=true", "--wait=0"],
+]
+after_start = [
+  ["@SERVER@", "node", "--instance=OctopusServer", "--drain=false"],
+  ["@SERVER@", "watchdog", "--create", "--instances=OctopusServer", "--interval=5"],
+]
+stop_timeout = "30s"
+start_timeout = "30s"
+
+[maintenance]
+kind = "http"
+headers = { "X-Octopus-ApiKey" = { env = "OCTOPUS_API_KEY" } }
+on = { method = "PUT", url = "@URL@/api/maintenanceconfiguration", body = { Id = "maintenance", IsInMaintenanceMode = true } }
+off = { method = "PUT", url = "@URL@/api/maintenanceconfiguration", body = { Id = "maintenance", IsInMaintenanceMode = false } }
+status = { url = "@URL@/api/maintenanceconfiguration", pointer = "/IsInMaintenanceMode" }
+
+[drain]
+url = "@URL@/api/tasks?states=Executing,Cancelling&take=0"
+pointer = "/TotalResults"
+headers = { "X-Octopus-ApiKey" = { env = "OCTOPUS_API_KEY" } }
+timeout = "20s"
+interval = "100ms"
+
+[database]
+kind = "sqlite"
+path = "stub.sqlite"
+
+[migration]
+kind = "command"
+run = ["@SERVER@", "database", "--instance=OctopusServer", "--upgrade"]
+timeout = "1m"
+
+[keys]
+passphrase = { file = "bundle.pass" }
+
+[[keys.sources]]
+name = "master-key"
+from = { command = ["@SERVER@", "show-master-key", "--instance=OctopusServer", "--format=json"] }
+pointer = "/MasterKey"
+
+[[keys.sources]]
+name = "licence"
+from = { http = { url = "@URL@/api/licenses/licenses-current", headers = { "X-Octopus-ApiKey" = { env = "OCTOPUS_API_KEY" } } } }
+pointer = "/LicenseText"
+
+[licence]
+from = { http = { url = "@URL@/api/serverstatus", headers = { "X-Octopus-ApiKey" = { env = "OCTOPUS_API_KEY" } } } }
+pointer = "/MaximumAvailableVersionCoveredByLicense"
+covers = "version"
+
+[[checks]]
+kind = "http"
+name = "cluster health"
+url = "@URL@/api/serverstatus/health"
+within = "10s"
+
+[[checks]]
+kind = "version"
+name = "version"
+url = "@URL@/api"
+pointer = "/Version"
+within = "10s"
+
+[[checks]]
+kind = "http"
+name = "octo-1 ping"
+url = "@URL@/api/octopusservernodes/ping"
+within = "10s"
+"#;
+
+/// Octopus 2026.1.0 installed and running on node `octo-1`, laid out for
+/// upshift (its MSI in `octopus/versions/2026.1.0`), licensed up to
+/// `licence_max`, with the feed served over HTTP.
+fn scene(licence_max: &str) -> Scene {
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("world");
+    let served = dir.path().join("served");
+    std::fs::create_dir_all(&world).unwrap();
+    std::fs::create_dir_all(&served).unwrap();
+    let shas = octopus::write_feed(&served, &FEED);
+    let feed = FeedServer::start(served.clone());
+
+    let standin = StandIn::create(&world, &StandIn::locate_binary());
+    standin.create_database(
+        "Octopus",
+        &Seed {
+            version: "2026.1.0".into(),
+            api_key: API_KEY.into(),
+            licence_text: "<License>canary-licence-text</License>".into(),
+            licence_max: licence_max.into(),
+            projects: 40,
+        },
+    );
+    let machine = standin.machine("octo-1", "2026.1.0");
+    let node = machine.add_instance("OctopusServer", "octo-1", "Octopus", MASTER_KEY);
+
+    let inst = dir.path().join("instance");
+    let versions = inst.join("octopus/versions");
+    std::fs::create_dir_all(versions.join("2026.1.0")).unwrap();
+    let msi = octopus::ARTIFACT_PATH.replace("{version}", "2026.1.0");
+    std::fs::copy(
+        served.join(&msi),
+        versions
+            .join("2026.1.0")
+            .join(Path::new(&msi).file_name().unwrap()),
+    )
+    .unwrap();
+    std::fs::write(versions.join(".2026.1.0.staged"), "staged\n").unwrap();
+    std::os::unix::fs::symlink("versions/2026.1.0", inst.join("octopus/current")).unwrap();
+    rusqlite::Connection::open(inst.join("stub.sqlite"))
+        .unwrap()
+        .execute_batch("CREATE TABLE stub(x); INSERT INTO stub VALUES (1);")
+        .unwrap();
+    std::fs::write(inst.join("bundle.pass"), "bundle-passphrase-canary\n").unwrap();
+    let text = INSTANCE
+        .replace("@FEED@", &feed.url)
+        .replace("@SHA@", &shas["2026.2.3"])
+        .replace("@MSIEXEC@", standin.msiexec().to_str().unwrap())
+        .replace("@LOCATION@", machine.install_location().to_str().unwrap())
+        .replace("@SERVER@", machine.octopus_server().to_str().unwrap())
+        .replace("@URL@", &node.url());
+    let instance_file = inst.join("upshift.toml");
+    std::fs::write(&instance_file, text).unwrap();
+
+    let started = std::process::Command::new(machine.octopus_server())
+        .args(["service", "--instance=OctopusServer", "--start"])
+        .output()
+        .unwrap();
+    assert!(started.status.success(), "{started:?}");
+    Scene {
+        setup_calls: standin.calls().len(),
+        standin,
+        machine,
+        node,
+        feed,
+        instance_file,
+        _dir: dir,
+    }
+}
+
+impl Scene {
+    fn upshift(&self, args: &[&str]) -> Output {
+        assert_cmd::Command::cargo_bin("upshift")
+            .unwrap()
+            .arg("-c")
+            .arg(&self.instance_file)
+            .args(args)
+            .env("OCTOPUS_API_KEY", API_KEY)
+            .write_stdin("")
+            .output()
+            .unwrap()
+    }
+
+    /// The stand-in's calls that matter to the runbook's order, one string
+    /// each (status questions, the server process and key reads left out).
+    fn runbook_calls(&self) -> Vec<String> {
+        self.standin
+            .calls()
+            .into_iter()
+            .skip(self.setup_calls)
+            .filter(|c| {
+                !c.args
+                    .iter()
+                    .any(|a| a == "--status" || a == "run" || a == "show-master-key")
+            })
+            .map(|c| match c.program.as_str() {
+                "api" => {
+                    let body: Value = serde_json::from_str(&c.args[2]).unwrap_or(Value::Null);
+                    format!(
+                        "api {} {} {}",
+                        c.args[0], c.args[1], body["IsInMaintenanceMode"]
+                    )
+                }
+                "msiexec" => format!(
+                    "msiexec {}",
+                    Path::new(&c.args[1]).file_name().unwrap().to_string_lossy()
+                ),
+                _ => format!("{} {}", c.program, c.args[..2].join(" ")),
+            })
+            .collect()
+    }
+
+    /// No secret anywhere upshift wrote: its output, its state folder (the
+    /// journal included), the stand-in's call log and the server's log.
+    fn no_secret_in(&self, outputs: &[&Output]) {
+        let mut text = String::new();
+        for out in outputs {
+            text += &String::from_utf8_lossy(&out.stdout);
+            text += &String::from_utf8_lossy(&out.stderr);
+        }
+        text += &serde_json::to_string(&self.standin.calls()).unwrap();
+        text += &self.node.log();
+        let state = self.instance_file.parent().unwrap().join(".upshift");
+        for entry in walk(&state) {
+            if entry.extension().is_none_or(|e| e != "age") {
+                text += &String::from_utf8_lossy(&std::fs::read(&entry).unwrap());
+            }
+        }
+        for secret in [
+            API_KEY,
+            MASTER_KEY,
+            "canary-licence-text",
+            "bundle-passphrase-canary",
+        ] {
+            assert!(!text.contains(secret), "{secret} leaked");
+        }
+    }
+}
+
+/// Every file below `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn exit(out: &Output) -> Option<i32> {
+    out.status.code()
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "{:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn plan_takes_the_newest_pinned_release_of_the_same_major() {
+    let s = scene("2027.5.0");
+    let out = s.upshift(&["plan", "--json"]);
+    assert_eq!(exit(&out), Some(0), "{}", show(&out));
+    let plan = json_lines(&out.stdout)
+        .into_iter()
+        .find(|l| l["type"] == "plan")
+        .unwrap();
+    assert_eq!(
+        (plan["from"].as_str(), plan["to"].as_str()),
+        (Some("2026.1.0"), Some("2026.2.3"))
+    );
+    assert_eq!(plan["change"], "minor");
+
+    // The next year is a major upgrade: asked for, it still needs a pin.
+    let out = s.upshift(&["plan", "--allow-major", "--to", "2027.1.0"]);
+    assert_eq!(exit(&out), Some(2), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("no SHA-256 to check Octopus.2027.1.0-x64.msi"),
+        "{}",
+        show(&out)
+    );
+    assert!(s.feed.requests() > 0);
+    s.no_secret_in(&[&out]);
+}
+
+#[test]
+fn plan_refuses_a_release_the_licence_does_not_cover() {
+    let s = scene("2026.2.1");
+    let out = s.upshift(&["plan"]);
+    assert_eq!(exit(&out), Some(2), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("the licence covers releases up to version 2026.2.1; 2026.2.3 is newer"),
+        "{}",
+        show(&out)
+    );
+    assert!(s.runbook_calls().is_empty(), "{:?}", s.runbook_calls());
+}
+
+#[test]
+fn upgrade_follows_the_runbook_order() {
+    let s = scene("2026.2.5");
+    let out = s.upshift(&["upgrade", "--yes", "--json"]);
+    assert_eq!(exit(&out), Some(0), "{}", show(&out));
+    assert_eq!(summary(&out.stdout)["outcome"], "upgraded");
+    assert_eq!(
+        s.runbook_calls(),
+        [
+            "api PUT /api/maintenanceconfiguration true",
+            "Octopus.Server watchdog --delete",
+            "Octopus.Server node --instance=OctopusServer",
+            "Octopus.Server service --instance=OctopusServer",
+            "msiexec Octopus.2026.2.3-x64.msi",
+            "Octopus.Server database --instance=OctopusServer",
+            "Octopus.Server service --instance=OctopusServer",
+            "Octopus.Server node --instance=OctopusServer",
+            "Octopus.Server watchdog --create",
+            "api PUT /api/maintenanceconfiguration false",
+        ]
+    );
+    assert_eq!(s.machine.installed_version(), "2026.2.3");
+    let db = s.standin.database("Octopus");
+    assert_eq!(db.schema_version, "2026.2.3");
+    assert_eq!(db.installation_history.last().unwrap().version, "2026.2.3");
+    assert!(!db.maintenance && !db.nodes["octo-1"].drain);
+    assert!(s.machine.watchdog().is_some() && s.node.is_running());
+    s.no_secret_in(&[&out]);
+}
+
+#[test]
+fn a_failing_database_upgrade_is_rolled_back() {
+    let s = scene("2026.2.5");
+    let before = s.standin.database("Octopus");
+    s.standin.set_fault("database-upgrade", true);
+    let out = s.upshift(&["upgrade", "--yes", "--json"]);
+    assert_eq!(exit(&out), Some(1), "{}", show(&out));
+    let summary = summary(&out.stdout);
+    assert_eq!(
+        (summary["outcome"].as_str(), summary["failed_step"].as_str()),
+        (Some("rolled_back"), Some("migrate"))
+    );
+    assert!(
+        summary["error"]
+            .as_str()
+            .unwrap()
+            .contains("fault switch database-upgrade"),
+        "{summary}"
+    );
+    assert_eq!(
+        s.runbook_calls(),
+        [
+            "api PUT /api/maintenanceconfiguration true",
+            "Octopus.Server watchdog --delete",
+            "Octopus.Server node --instance=OctopusServer",
+            "Octopus.Server service --instance=OctopusServer",
+            "msiexec Octopus.2026.2.3-x64.msi",
+            "Octopus.Server database --instance=OctopusServer",
+            "msiexec Octopus.2026.1.0-x64.msi",
+            "Octopus.Server service --instance=OctopusServer",
+            "Octopus.Server node --instance=OctopusServer",
+            "Octopus.Server watchdog --create",
+            "api PUT /api/maintenanceconfiguration false",
+        ]
+    );
+    assert_eq!(s.machine.installed_version(), "2026.1.0");
+    let mut after = s.standin.database("Octopus");
+    after.nodes.clear();
+    let mut expected = before.clone();
+    expected.nodes.clear();
+    assert_eq!(after, expected, "the Octopus database changed");
+    assert!(s.machine.watchdog().is_some() && s.node.is_running());
+    let status = s.upshift(&["check"]);
+    assert_eq!(exit(&status), Some(0), "{}", show(&status));
+    s.no_secret_in(&[&out, &status]);
+}
