@@ -1,12 +1,11 @@
-//! The Octopus preset's sections that run today, end to end against the
-//! Octopus stand-in (`testkit::octopus`): one node, driven by the same
-//! commands, hooks, API calls, feed, key sources and licence check as the
-//! preset, with the stand-in's programs in place of the Windows paths.
-//! `[database]` is a SQLite stub until the `command` database driver lands
-//! (the stand-in's `sqlcmd` then takes over), so these tests prove the order
-//! of calls, the choice of release, the licence and trust refusals, and the
-//! rollback of the install after a failed `database --upgrade`; not yet the
-//! restore of the Octopus database, nor several nodes.
+//! The Octopus preset end to end against the Octopus stand-in
+//! (`testkit::octopus`): one node, then two sharing the database, driven by
+//! the same commands, hooks, API calls, feed, key sources, licence check and
+//! `sqlcmd` backups as the preset, with the stand-in's programs in place of
+//! the Windows paths. They prove the order of calls against the runbook
+//! (HA included), the choice of release, the licence and trust refusals,
+//! the rollback of a failed `database --upgrade` (old MSI, restored
+//! database), and that no secret shows anywhere.
 
 use crate::support::{json_lines, summary};
 use serde_json::Value;
@@ -16,6 +15,7 @@ use testkit::octopus::{self, Instance, Machine, Seed, StandIn};
 use testkit::FeedServer;
 
 const API_KEY: &str = "API-CANARYOCTOPUSKEY7F3A9";
+const SQL_PASSWORD: &str = "sql-password-canary-51D2";
 const MASTER_KEY: &str = "Y2FuYXJ5LW1hc3Rlci1rZXktN2YzYQ==";
 const FEED: [&str; 6] = [
     "2.6.5.1010",
@@ -29,8 +29,8 @@ const FEED: [&str; 6] = [
 /// Fields drop in order: the stand-in (which kills its server) before the folder.
 struct Scene {
     standin: StandIn,
-    machine: Machine,
-    node: Instance,
+    machines: Vec<Machine>,
+    nodes: Vec<Instance>,
     feed: FeedServer,
     instance_file: PathBuf,
     /// Calls made while setting up, left out of `runbook_calls`.
@@ -55,9 +55,9 @@ verify = "sha256"
 
 [install]
 kind = "command"
-root = "octopus"
+root = "@ROOT@"
 run = ["cp", "{artifact}", "{dir}/"]
-activate = ["@MSIEXEC@", "/i", "{dir}/Octopus.{version}-x64.msi", "/quiet", "RUNMANAGERONEXIT=no", "INSTALLLOCATION=@LOCATION@"]
+activate = ["@MSIEXEC@", "/i", "{dir}/Octopus.{version}-x64.msi", "/quiet", "RUNMANAGERONEXIT=no", "INSTALLLOCATION={root}/../Octopus"]
 timeout = "1m"
 
 [service]
@@ -91,8 +91,15 @@ timeout = "20s"
 interval = "100ms"
 
 [database]
-kind = "sqlite"
-path = "stub.sqlite"
+kind = "command"
+name = "Octopus"
+backup = ["@SQLCMD@", "-S", "sql", "-U", "upshift", "-b", "-r1", "-Q", "BACKUP DATABASE [Octopus] TO DISK = N'{backup}' WITH COPY_ONLY, CHECKSUM"]
+verify = ["@SQLCMD@", "-S", "sql", "-U", "upshift", "-b", "-r1", "-Q", "RESTORE VERIFYONLY FROM DISK = N'{backup}' WITH CHECKSUM"]
+restore = ["@SQLCMD@", "-S", "sql", "-U", "upshift", "-b", "-r1", "-Q", "RESTORE DATABASE [Octopus] FROM DISK = N'{backup}' WITH REPLACE"]
+timeout = "1m"
+
+[database.env]
+SQLCMDPASSWORD = { env = "OCTOPUS_SQL_PASSWORD" }
 
 [migration]
 kind = "command"
@@ -137,10 +144,44 @@ url = "@URL@/api/octopusservernodes/ping"
 within = "10s"
 "#;
 
+/// One `[[nodes]]` entry: a machine's own root, service and ping check.
+const NODE: &str = r#"
+[[nodes]]
+name = "@NAME@"
+root = "@ROOT@"
+
+[nodes.service]
+kind = "command"
+start = ["@SERVER@", "service", "--instance=OctopusServer", "--start"]
+stop = ["@SERVER@", "service", "--instance=OctopusServer", "--stop"]
+status = ["@SERVER@", "service", "--instance=OctopusServer", "--status"]
+before_stop = [
+  ["@SERVER@", "watchdog", "--delete", "--instances=OctopusServer"],
+  ["@SERVER@", "node", "--instance=OctopusServer", "--drain=true", "--wait=0"],
+]
+after_start = [
+  ["@SERVER@", "node", "--instance=OctopusServer", "--drain=false"],
+  ["@SERVER@", "watchdog", "--create", "--instances=OctopusServer", "--interval=5"],
+]
+stop_timeout = "30s"
+start_timeout = "30s"
+
+[[nodes.checks]]
+kind = "http"
+name = "ping"
+url = "@URL@/api/octopusservernodes/ping"
+within = "10s"
+"#;
+
 /// Octopus 2026.1.0 installed and running on node `octo-1`, laid out for
-/// upshift (its MSI in `octopus/versions/2026.1.0`), licensed up to
-/// `licence_max`, with the feed served over HTTP.
+/// upshift, licensed up to `licence_max`, with the feed served over HTTP.
 fn scene(licence_max: &str) -> Scene {
+    scene_of(licence_max, 1)
+}
+
+/// The same with `n` nodes (`octo-1` .. `octo-<n>`) sharing the database;
+/// with more than one they are `[[nodes]]`, the first upgrading the database.
+fn scene_of(licence_max: &str, n: usize) -> Scene {
     let dir = tempfile::tempdir().unwrap();
     let world = dir.path().join("world");
     let served = dir.path().join("served");
@@ -160,11 +201,64 @@ fn scene(licence_max: &str) -> Scene {
             projects: 40,
         },
     );
-    let machine = standin.machine("octo-1", "2026.1.0");
-    let node = machine.add_instance("OctopusServer", "octo-1", "Octopus", MASTER_KEY);
-
+    standin.sql_login("upshift", SQL_PASSWORD);
+    let mut machines = Vec::new();
+    let mut nodes = Vec::new();
+    for i in 1..=n {
+        let name = format!("octo-{i}");
+        let machine = standin.machine(&name, "2026.1.0");
+        nodes.push(machine.add_instance("OctopusServer", &name, "Octopus", MASTER_KEY));
+        lay_out(&root_of(&machine), &served);
+        machines.push(machine);
+    }
     let inst = dir.path().join("instance");
-    let versions = inst.join("octopus/versions");
+    std::fs::create_dir_all(&inst).unwrap();
+    std::fs::write(inst.join("bundle.pass"), "bundle-passphrase-canary\n").unwrap();
+    let fill = |text: &str, machine: &Machine, node: &Instance| {
+        text.replace("@FEED@", &feed.url)
+            .replace("@SHA@", &shas["2026.2.3"])
+            .replace("@MSIEXEC@", standin.msiexec().to_str().unwrap())
+            .replace("@SQLCMD@", standin.sqlcmd().to_str().unwrap())
+            .replace("@ROOT@", root_of(machine).to_str().unwrap())
+            .replace("@SERVER@", machine.octopus_server().to_str().unwrap())
+            .replace("@NAME@", &machine.name())
+            .replace("@URL@", &node.url())
+    };
+    let mut text = fill(INSTANCE, &machines[0], &nodes[0]);
+    if n > 1 {
+        for (machine, node) in machines.iter().zip(&nodes) {
+            text += &fill(NODE, machine, node);
+        }
+    }
+    let instance_file = inst.join("upshift.toml");
+    std::fs::write(&instance_file, text).unwrap();
+
+    for machine in &machines {
+        let started = std::process::Command::new(machine.octopus_server())
+            .args(["service", "--instance=OctopusServer", "--start"])
+            .output()
+            .unwrap();
+        assert!(started.status.success(), "{started:?}");
+    }
+    Scene {
+        setup_calls: standin.calls().len(),
+        standin,
+        machines,
+        nodes,
+        feed,
+        instance_file,
+        _dir: dir,
+    }
+}
+
+/// Where upshift keeps a machine's versions: beside its install location.
+fn root_of(machine: &Machine) -> PathBuf {
+    machine.install_location().parent().unwrap().join("upshift")
+}
+
+/// 2026.1.0's MSI staged under `root` (`versions/2026.1.0`), `current` on it.
+fn lay_out(root: &Path, served: &Path) {
+    let versions = root.join("versions");
     std::fs::create_dir_all(versions.join("2026.1.0")).unwrap();
     let msi = octopus::ARTIFACT_PATH.replace("{version}", "2026.1.0");
     std::fs::copy(
@@ -175,36 +269,7 @@ fn scene(licence_max: &str) -> Scene {
     )
     .unwrap();
     std::fs::write(versions.join(".2026.1.0.staged"), "staged\n").unwrap();
-    std::os::unix::fs::symlink("versions/2026.1.0", inst.join("octopus/current")).unwrap();
-    rusqlite::Connection::open(inst.join("stub.sqlite"))
-        .unwrap()
-        .execute_batch("CREATE TABLE stub(x); INSERT INTO stub VALUES (1);")
-        .unwrap();
-    std::fs::write(inst.join("bundle.pass"), "bundle-passphrase-canary\n").unwrap();
-    let text = INSTANCE
-        .replace("@FEED@", &feed.url)
-        .replace("@SHA@", &shas["2026.2.3"])
-        .replace("@MSIEXEC@", standin.msiexec().to_str().unwrap())
-        .replace("@LOCATION@", machine.install_location().to_str().unwrap())
-        .replace("@SERVER@", machine.octopus_server().to_str().unwrap())
-        .replace("@URL@", &node.url());
-    let instance_file = inst.join("upshift.toml");
-    std::fs::write(&instance_file, text).unwrap();
-
-    let started = std::process::Command::new(machine.octopus_server())
-        .args(["service", "--instance=OctopusServer", "--start"])
-        .output()
-        .unwrap();
-    assert!(started.status.success(), "{started:?}");
-    Scene {
-        setup_calls: standin.calls().len(),
-        standin,
-        machine,
-        node,
-        feed,
-        instance_file,
-        _dir: dir,
-    }
+    std::os::unix::fs::symlink("versions/2026.1.0", root.join("current")).unwrap();
 }
 
 impl Scene {
@@ -215,6 +280,7 @@ impl Scene {
             .arg(&self.instance_file)
             .args(args)
             .env("OCTOPUS_API_KEY", API_KEY)
+            .env("OCTOPUS_SQL_PASSWORD", SQL_PASSWORD)
             .write_stdin("")
             .output()
             .unwrap()
@@ -244,8 +310,25 @@ impl Scene {
                     "msiexec {}",
                     Path::new(&c.args[1]).file_name().unwrap().to_string_lossy()
                 ),
-                _ => format!("{} {}", c.program, c.args[..2].join(" ")),
+                "sqlcmd" => {
+                    let query = c.args.iter().skip_while(|a| *a != "-Q").nth(1);
+                    let words: Vec<&str> = query.map_or(vec![], |q| q.split(' ').take(2).collect());
+                    format!("sqlcmd {}", words.join(" "))
+                }
+                _ => format!("{} {}", c.program, c.args[..c.args.len().min(3)].join(" ")),
             })
+            .zip(
+                self.standin
+                    .calls()
+                    .into_iter()
+                    .skip(self.setup_calls)
+                    .filter(|c| {
+                        !c.args
+                            .iter()
+                            .any(|a| a == "--status" || a == "run" || a == "show-master-key")
+                    }),
+            )
+            .map(|(line, c)| format!("{}: {line}", c.who))
             .collect()
     }
 
@@ -258,15 +341,24 @@ impl Scene {
             text += &String::from_utf8_lossy(&out.stderr);
         }
         text += &serde_json::to_string(&self.standin.calls()).unwrap();
-        text += &self.node.log();
+        for node in &self.nodes {
+            text += &node.log();
+        }
         let state = self.instance_file.parent().unwrap().join(".upshift");
+        // Encrypted key bundles and the database's own backups (which hold
+        // the licence as the database does) are left out; upshift's files
+        // about them (catalog, sidecars) are not.
+        let backups = state.join("backups");
         for entry in walk(&state) {
-            if entry.extension().is_none_or(|e| e != "age") {
+            let name = entry.to_string_lossy();
+            let data = entry.starts_with(&backups) && !name.ends_with(".upshift.json");
+            if entry.extension().is_none_or(|e| e != "age") && !data {
                 text += &String::from_utf8_lossy(&std::fs::read(&entry).unwrap());
             }
         }
         for secret in [
             API_KEY,
+            SQL_PASSWORD,
             MASTER_KEY,
             "canary-licence-text",
             "bundle-passphrase-canary",
@@ -354,24 +446,26 @@ fn upgrade_follows_the_runbook_order() {
     assert_eq!(
         s.runbook_calls(),
         [
-            "api PUT /api/maintenanceconfiguration true",
-            "Octopus.Server watchdog --delete",
-            "Octopus.Server node --instance=OctopusServer",
-            "Octopus.Server service --instance=OctopusServer",
-            "msiexec Octopus.2026.2.3-x64.msi",
-            "Octopus.Server database --instance=OctopusServer",
-            "Octopus.Server service --instance=OctopusServer",
-            "Octopus.Server node --instance=OctopusServer",
-            "Octopus.Server watchdog --create",
-            "api PUT /api/maintenanceconfiguration false",
+            "octo-1: api PUT /api/maintenanceconfiguration true",
+            "octo-1: Octopus.Server watchdog --delete --instances=OctopusServer",
+            "octo-1: Octopus.Server node --instance=OctopusServer --drain=true",
+            "octo-1: Octopus.Server service --instance=OctopusServer --stop",
+            "sql: sqlcmd BACKUP DATABASE",
+            "sql: sqlcmd RESTORE VERIFYONLY",
+            "octo-1: msiexec Octopus.2026.2.3-x64.msi",
+            "octo-1: Octopus.Server database --instance=OctopusServer --upgrade",
+            "octo-1: Octopus.Server service --instance=OctopusServer --start",
+            "octo-1: Octopus.Server node --instance=OctopusServer --drain=false",
+            "octo-1: Octopus.Server watchdog --create --instances=OctopusServer",
+            "octo-1: api PUT /api/maintenanceconfiguration false",
         ]
     );
-    assert_eq!(s.machine.installed_version(), "2026.2.3");
+    assert_eq!(s.machines[0].installed_version(), "2026.2.3");
     let db = s.standin.database("Octopus");
     assert_eq!(db.schema_version, "2026.2.3");
     assert_eq!(db.installation_history.last().unwrap().version, "2026.2.3");
     assert!(!db.maintenance && !db.nodes["octo-1"].drain);
-    assert!(s.machine.watchdog().is_some() && s.node.is_running());
+    assert!(s.machines[0].watchdog().is_some() && s.nodes[0].is_running());
     s.no_secret_in(&[&out]);
 }
 
@@ -397,27 +491,89 @@ fn a_failing_database_upgrade_is_rolled_back() {
     assert_eq!(
         s.runbook_calls(),
         [
-            "api PUT /api/maintenanceconfiguration true",
-            "Octopus.Server watchdog --delete",
-            "Octopus.Server node --instance=OctopusServer",
-            "Octopus.Server service --instance=OctopusServer",
-            "msiexec Octopus.2026.2.3-x64.msi",
-            "Octopus.Server database --instance=OctopusServer",
-            "msiexec Octopus.2026.1.0-x64.msi",
-            "Octopus.Server service --instance=OctopusServer",
-            "Octopus.Server node --instance=OctopusServer",
-            "Octopus.Server watchdog --create",
-            "api PUT /api/maintenanceconfiguration false",
+            "octo-1: api PUT /api/maintenanceconfiguration true",
+            "octo-1: Octopus.Server watchdog --delete --instances=OctopusServer",
+            "octo-1: Octopus.Server node --instance=OctopusServer --drain=true",
+            "octo-1: Octopus.Server service --instance=OctopusServer --stop",
+            "sql: sqlcmd BACKUP DATABASE",
+            "sql: sqlcmd RESTORE VERIFYONLY",
+            "octo-1: msiexec Octopus.2026.2.3-x64.msi",
+            "octo-1: Octopus.Server database --instance=OctopusServer --upgrade",
+            // The rollback: the old MSI, the database restored from the
+            // verified backup, the old version started, maintenance off.
+            "octo-1: msiexec Octopus.2026.1.0-x64.msi",
+            "sql: sqlcmd RESTORE VERIFYONLY",
+            "sql: sqlcmd RESTORE DATABASE",
+            "octo-1: Octopus.Server service --instance=OctopusServer --start",
+            "octo-1: Octopus.Server node --instance=OctopusServer --drain=false",
+            "octo-1: Octopus.Server watchdog --create --instances=OctopusServer",
+            "octo-1: api PUT /api/maintenanceconfiguration false",
         ]
     );
-    assert_eq!(s.machine.installed_version(), "2026.1.0");
+    assert_eq!(s.machines[0].installed_version(), "2026.1.0");
     let mut after = s.standin.database("Octopus");
     after.nodes.clear();
     let mut expected = before.clone();
     expected.nodes.clear();
     assert_eq!(after, expected, "the Octopus database changed");
-    assert!(s.machine.watchdog().is_some() && s.node.is_running());
+    assert!(s.machines[0].watchdog().is_some() && s.nodes[0].is_running());
     let status = s.upshift(&["check"]);
     assert_eq!(exit(&status), Some(0), "{}", show(&status));
     s.no_secret_in(&[&out, &status]);
+}
+
+#[test]
+fn a_cluster_is_upgraded_in_the_runbooks_ha_order() {
+    let s = scene_of("2026.2.5", 2);
+    let before = s.standin.database("Octopus");
+    let out = s.upshift(&["upgrade", "--yes", "--json"]);
+    assert_eq!(exit(&out), Some(0), "{}", show(&out));
+    let calls = s.runbook_calls();
+    let at = |needle: &str| {
+        calls
+            .iter()
+            .position(|c| c == needle)
+            .unwrap_or_else(|| panic!("{needle} not in {calls:#?}"))
+    };
+    let stop = |n: &str| {
+        at(&format!(
+            "{n}: Octopus.Server service --instance=OctopusServer --stop"
+        ))
+    };
+    let start = |n: &str| {
+        at(&format!(
+            "{n}: Octopus.Server service --instance=OctopusServer --start"
+        ))
+    };
+    let msi = |n: &str| at(&format!("{n}: msiexec Octopus.2026.2.3-x64.msi"));
+    let upgrade = at("octo-1: Octopus.Server database --instance=OctopusServer --upgrade");
+    let backup = at("sql: sqlcmd BACKUP DATABASE");
+    // Maintenance on -> stop ALL nodes -> back up the database -> upgrade one
+    // node and its database -> install on the others -> start them -> off.
+    assert!(at("octo-1: api PUT /api/maintenanceconfiguration true") < stop("octo-1"));
+    assert!(stop("octo-1") < backup && stop("octo-2") < backup);
+    assert!(backup < msi("octo-1") && msi("octo-1") < upgrade);
+    assert!(upgrade < start("octo-1") && start("octo-1") < msi("octo-2"));
+    assert!(msi("octo-2") < start("octo-2"));
+    assert!(start("octo-2") < at("octo-1: api PUT /api/maintenanceconfiguration false"));
+    let upgrades = calls
+        .iter()
+        .filter(|c| c.contains("database --instance"))
+        .count();
+    assert_eq!(upgrades, 1, "the database is upgraded once: {calls:#?}");
+    for machine in &s.machines {
+        assert_eq!(
+            machine.installed_version(),
+            "2026.2.3",
+            "{}",
+            machine.name()
+        );
+        assert!(machine.watchdog().is_some(), "{}", machine.name());
+    }
+    assert!(s.nodes.iter().all(Instance::is_running));
+    let db = s.standin.database("Octopus");
+    assert_eq!(db.schema_version, "2026.2.3");
+    assert_ne!(db.schema_version, before.schema_version);
+    assert!(!db.maintenance && db.nodes.values().all(|n| !n.drain));
+    s.no_secret_in(&[&out]);
 }
