@@ -10,7 +10,8 @@
 //! prints a table of ratios (upshift / baseline; below 1 upshift is
 //! faster), checks the targets of issue 4 (reported, not asserted), and
 //! writes `<target dir>/bench/results.json`. Then the window of a cluster
-//! of 1, 2 and 4 nodes reached over ssh (needs root: network namespaces).
+//! of 1, 2 and 4 nodes reached over ssh (needs root: network namespaces);
+//! `--cluster` measures only that.
 //!
 //! Everything it starts (sample servers, the cluster) belongs to values
 //! that stop it when dropped, so an error or a panic stops them too.
@@ -28,13 +29,15 @@ use std::path::PathBuf;
 pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn main() -> Result<()> {
-    let quick = match std::env::args().nth(1).as_deref() {
-        None => false,
-        Some("--quick") => true,
+    let (quick, only_cluster) = match std::env::args().nth(1).as_deref() {
+        None => (false, false),
+        Some("--quick") => (true, false),
+        Some("--cluster") => (true, true),
         Some(other) => {
-            return Err(
-                format!("unknown argument {other:?}; usage: upshift-bench [--quick]").into(),
+            return Err(format!(
+                "unknown argument {other:?}; usage: upshift-bench [--quick | --cluster]"
             )
+            .into())
         }
     };
     let sizes: &[(u64, &str)] = if quick {
@@ -42,6 +45,15 @@ fn main() -> Result<()> {
     } else {
         &[(100, "100mb"), (1024, "1gb")]
     };
+    if only_cluster {
+        let upshift = cli::locate()?;
+        let records = cluster::measure(&upshift)?;
+        println!("\n{}", results::table(&records));
+        for line in targets(&records, "") {
+            println!("  {line}");
+        }
+        return Ok(());
+    }
     let upshift = cli::locate()?;
     let pg_bin = pg_bin()?;
     let started = std::time::Instant::now();

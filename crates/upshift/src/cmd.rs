@@ -143,6 +143,18 @@ pub fn run_ok(argv: &[String], cwd: &Path, timeout: Duration, what: &str) -> Res
     run(argv, cwd, timeout)?.ok(argv, what)
 }
 
+/// [`run_ok`] for a command that may leave a process running after it (a
+/// service's start command, its hooks): it does not inherit the instance
+/// lock, which that process would otherwise hold after upshift ends.
+pub fn run_ok_unlent(argv: &[String], cwd: &Path, timeout: Duration, what: &str) -> Result<Output> {
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| Error::input("empty command line"))?;
+    let mut command = Command::new(program);
+    command.args(args).current_dir(cwd);
+    run_command(command, None, timeout, false)?.ok(argv, what)
+}
+
 /// Reads a pipe to its end in a thread.
 pub(crate) fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {

@@ -18,7 +18,10 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
         None => Vec::new(),
     };
     // A live upshift holds the lock; a run marked running without one died.
-    let live = matches!(inst.lock("status"), Err(e) if e.kind() == ErrorKind::Busy);
+    // Only this state folder's lock: the database's is another operator's
+    // business, and probing it could turn their starting run away.
+    let probe = upshift::state::Lock::acquire(&inst.state_dir, "status");
+    let live = matches!(probe, Err(e) if e.kind() == ErrorKind::Busy);
     let advice = last.as_ref().map(|run| advice(run, &steps, live));
     if json {
         let first = nodes.first();

@@ -296,7 +296,7 @@ fn migration_is_refused_while_a_node_runs() {
         "before-migrate",
         "watchdog",
     format!(
-        "#!/bin/sh\ncd '{dir}'\n'{root}/current/bin/sample-server' serve --config '{root}/server.toml' > /dev/null 2>&1 < /dev/null &\npid=$!\necho \"$pid $(cut -d' ' -f22 /proc/$pid/stat)\" > '{pidfile}'\n",
+        "#!/bin/sh\ncd '{dir}'\n'{root}/current/bin/sample-server' serve --config '{root}/server.toml' > /dev/null 2>&1 < /dev/null &\npid=$!\necho \"$pid $(cut -d' ' -f22 /proc/$pid/stat)\" > '{pidfile}'\necho $pid > '{dir}/rogue.pid'\n",
         dir = sample.dir().display(),
         root = node.root.display(),
         pidfile = node.pidfile.display(),
@@ -313,6 +313,14 @@ fn migration_is_refused_while_a_node_runs() {
     assert!(
         error.contains("refusing to upgrade the database: node-2 still running"),
         "{error}"
+    );
+    // The node started behind upshift's back was stopped before the
+    // database was restored (and node-2 started again on the old version).
+    let rogue = std::fs::read_to_string(sample.dir().join("rogue.pid")).unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", rogue.trim())).unwrap_or_default();
+    assert!(
+        stat.is_empty() || stat.contains(") Z "),
+        "the rogue node-2 still runs: {stat}"
     );
     every_node_on(&sample, FROM);
     same_rows(&before, &sample.snapshot());
@@ -351,4 +359,64 @@ fn upgrade_with_hook(
         )
         .output()
         .unwrap()
+}
+
+/// upshift killed (`kill -9`) at a step boundary of a cluster's run, then
+/// the run finished by `resume` (new version everywhere) or `rollback`
+/// (old version everywhere), the data intact either way.
+fn killed_then(point: &str, sick_last: bool, finish: &str) {
+    let sample = cluster(None, sick_last);
+    let before = sample.snapshot();
+    let out = sample
+        .upshift()
+        .args(["upgrade", "--yes", "--json"])
+        .env("FAILPOINTS", format!("{point}=return(kill)"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), None, "upshift was not killed at {point}");
+    if finish == "resume" {
+        sample.run(&["resume"], 0);
+        every_node_on(&sample, TO);
+        assert_eq!(sample.snapshot().schema_version, 2, "migrated once");
+    } else {
+        // An unfinished run rolled back ends "failed and rolled back".
+        sample.run(&["rollback", "--yes"], 1);
+        every_node_on(&sample, FROM);
+        assert_eq!(
+            sample.snapshot().schema_version,
+            1,
+            "the database went back"
+        );
+    }
+    same_rows(&before, &sample.snapshot());
+}
+
+#[test]
+fn killed_after_stop_then_resume() {
+    killed_then("after-stop", false, "resume");
+}
+
+#[test]
+fn killed_after_stop_then_rollback() {
+    killed_then("after-stop", false, "rollback");
+}
+
+#[test]
+fn killed_before_join_then_resume() {
+    killed_then("before-join", false, "resume");
+}
+
+#[test]
+fn killed_before_join_then_rollback() {
+    killed_then("before-join", false, "rollback");
+}
+
+#[test]
+fn killed_after_join_then_resume() {
+    killed_then("after-join", false, "resume");
+}
+
+#[test]
+fn killed_in_the_rollback_of_a_sick_node_then_rollback() {
+    killed_then("before-undo-stop", true, "rollback");
 }

@@ -12,6 +12,7 @@
 use super::{LocalNode, Node};
 use crate::error::{Error, ErrorKind, Result};
 use crate::instance::Instance;
+use crate::state::Lock;
 use crate::version::Version;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -64,6 +65,16 @@ pub enum Op {
         what: String,
     },
     FreeSpace,
+}
+
+impl Op {
+    /// Whether the operation changes the node (and so takes its lock).
+    fn changes(&self) -> bool {
+        !matches!(
+            self,
+            Op::Current | Op::IsStaged { .. } | Op::IsRunning | Op::FreeSpace
+        )
+    }
 }
 
 /// The agent's answer.
@@ -134,9 +145,30 @@ pub fn serve(input: &mut dyn Read, output: &mut dyn Write) -> std::io::Result<()
 }
 
 fn handle(request: Request) -> Result<Value> {
-    let loaded = crate::config::parse(&request.file, &request.path)?;
+    let mut loaded = crate::config::parse(&request.file, &request.path)?;
+    let inst_probe = Instance::from_loaded(loaded.clone(), Some(&request.state_dir))?;
+    let root = inst_probe
+        .local_node(&request.node)?
+        .install
+        .root()
+        .to_path_buf();
+    // Commands run in the instance file's folder when this node has it (the
+    // same path, a shared mount), else in the node's install root.
+    if !loaded.dir.is_dir() {
+        loaded.dir = root.clone();
+    }
     let inst = Instance::from_loaded(loaded, Some(&request.state_dir))?;
     let node = inst.local_node(&request.node)?;
+    // What changes the node holds the node's own lock, lent to the commands
+    // it starts: a migration left running by an upshift that died keeps the
+    // node busy, so no resume or rollback acts under it.
+    let _lock = match request.op.changes() {
+        true => Some(Lock::acquire(
+            &root.join(".upshift"),
+            &format!("node agent for {}", request.node),
+        )?),
+        false => None,
+    };
     act(&node, &inst, request.op)
 }
 

@@ -10,7 +10,7 @@
 pub mod agent;
 mod local;
 pub mod remote;
-mod ssh;
+pub mod ssh;
 
 pub use local::LocalNode;
 pub use remote::RemoteNode;
@@ -81,6 +81,16 @@ pub fn each<'a, T: Send>(
     nodes: &[&'a dyn Node],
     op: impl Fn(&'a dyn Node) -> Result<T> + Sync,
 ) -> Vec<NodeResult<T>> {
+    each_then(nodes, op, |_, _| {})
+}
+
+/// [`each`], calling `done(index, result)` on this thread as each node
+/// finishes (to journal it at once), in the order they finish.
+pub fn each_then<'a, T: Send>(
+    nodes: &[&'a dyn Node],
+    op: impl Fn(&'a dyn Node) -> Result<T> + Sync,
+    mut done: impl FnMut(usize, &NodeResult<T>),
+) -> Vec<NodeResult<T>> {
     let timed = |node: &'a dyn Node| {
         let began = Instant::now();
         let result = op(node);
@@ -91,16 +101,27 @@ pub fn each<'a, T: Send>(
         }
     };
     if let [one] = nodes {
-        return vec![timed(*one)];
+        let result = timed(*one);
+        done(0, &result);
+        return vec![result];
     }
     std::thread::scope(|scope| {
-        let running: Vec<_> = nodes
-            .iter()
-            .map(|node| scope.spawn(|| timed(*node)))
-            .collect();
-        running
+        let (tx, rx) = std::sync::mpsc::channel();
+        for (i, node) in nodes.iter().enumerate() {
+            let (tx, timed) = (tx.clone(), &timed);
+            scope.spawn(move || {
+                let _ = tx.send((i, timed(*node)));
+            });
+        }
+        drop(tx);
+        let mut results: Vec<Option<NodeResult<T>>> = nodes.iter().map(|_| None).collect();
+        for (i, result) in rx {
+            done(i, &result);
+            results[i] = Some(result);
+        }
+        results
             .into_iter()
-            .map(|handle| handle.join().expect("a node operation panicked"))
+            .map(|r| r.expect("a node operation panicked"))
             .collect()
     })
 }

@@ -19,7 +19,7 @@ use crate::version::Version;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// A node on another machine.
@@ -57,13 +57,15 @@ pub struct RemoteSpec<'a> {
     pub file: &'a str,
     pub path: &'a Path,
     pub state_dir: &'a Path,
+    /// This process's folder for ssh control sockets.
+    pub control_dir: Arc<tempfile::TempDir>,
 }
 
 impl RemoteNode {
     pub fn new(spec: RemoteSpec) -> RemoteNode {
         RemoteNode {
             name: spec.name.to_string(),
-            ssh: Ssh::new(spec.user, spec.host, spec.port, spec.ssh, spec.state_dir),
+            ssh: Ssh::new(spec.user, spec.host, spec.port, spec.ssh, spec.control_dir),
             root: spec.root.to_path_buf(),
             checks: spec.checks.to_vec(),
             service: spec.service,
@@ -96,19 +98,20 @@ impl RemoteNode {
             .status
             .success();
         if !present {
-            self.send(&path, &exe, "copying the upshift agent")?;
+            self.send(&path, &exe, &sha, "copying the upshift agent")?;
         }
         Ok(self.agent.get_or_init(|| path))
     }
 
-    /// Streams the local file `from` to `path` on the node: to a temporary
-    /// name, then renamed.
-    fn send(&self, path: &str, from: &Path, what: &str) -> Result<()> {
+    /// Streams the local file `from` to `path` on the node: into a new
+    /// temporary file, checked against `sha256` there, then renamed, so an
+    /// interrupted copy never lands under the final name.
+    fn send(&self, path: &str, from: &Path, sha256: &str, what: &str) -> Result<()> {
         let file =
             std::fs::File::open(from).context(|| format!("cannot read {}", from.display()))?;
-        let script = r#"umask 077 && mkdir -p -- "$(dirname -- "$1")" && cat > "$1.part" && chmod 700 "$1.part" && mv -f -- "$1.part" "$1""#;
+        let script = r#"umask 077 && mkdir -p -- "$(dirname -- "$1")" && t=$(mktemp "$1.XXXXXX") && { cat > "$t" && echo "$2  $t" | sha256sum -c --status && chmod 700 "$t" && mv -f -- "$t" "$1"; } || { rm -f -- "$t"; exit 1; }"#;
         self.ssh.run_ok(
-            &words(&["sh", "-c", script, "sh", path]),
+            &words(&["sh", "-c", script, "sh", path, sha256]),
             Some(Box::new(file)),
             self.timeout,
             what,
@@ -118,6 +121,11 @@ impl RemoteNode {
 
     /// Sends one operation to the agent and returns its answer.
     fn call(&self, op: Op) -> Result<Value> {
+        self.call_within(op, self.timeout)
+    }
+
+    /// [`RemoteNode::call`] waiting at most `timeout` for the answer.
+    fn call_within(&self, op: Op, timeout: Duration) -> Result<Value> {
         let agent = self.agent()?;
         let request = Request {
             file: self.file.clone(),
@@ -130,7 +138,7 @@ impl RemoteNode {
         let out = self.ssh.run(
             &words(&[agent, "node-agent"]),
             Some(Box::new(std::io::Cursor::new(input))),
-            self.timeout,
+            timeout,
         )?;
         let reply: Reply = serde_json::from_slice(&out.stdout).map_err(|_| {
             Error::failed(format!(
@@ -183,7 +191,12 @@ impl Node for RemoteNode {
             Some((local, sha256)) => {
                 let name = local.file_name().unwrap_or_default().to_string_lossy();
                 let remote = self.root.join(".upshift/incoming").join(&*name);
-                self.send(&remote.display().to_string(), local, "sending the release")?;
+                self.send(
+                    &remote.display().to_string(),
+                    local,
+                    sha256,
+                    "sending the release",
+                )?;
                 Some((remote, sha256.to_string()))
             }
             None => None,
@@ -243,13 +256,16 @@ impl Node for RemoteNode {
         timeout: Duration,
         what: &str,
     ) -> Result<()> {
-        self.call(Op::Run {
+        // The command's own deadline rules (a migration may take hours);
+        // the agent enforces it, ssh waits a little longer.
+        let op = Op::Run {
             argv: argv.to_vec(),
             from: from.to_string(),
             to: to.to_string(),
             timeout_ms: timeout.as_millis() as u64,
             what: what.to_string(),
-        })?;
+        };
+        self.call_within(op, self.timeout.max(timeout + Duration::from_secs(60)))?;
         Ok(())
     }
 

@@ -10,10 +10,11 @@
 
 use crate::cmd::{self, Input, Output};
 use crate::config::SshConfig;
+use crate::error::Context;
 use crate::error::{Error, Result};
-use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How to reach one node.
@@ -24,22 +25,22 @@ pub struct Ssh {
     port: Option<u16>,
     config: Option<PathBuf>,
     connect_timeout: Duration,
-    /// The multiplexed connection's socket (`%C` is ssh's hash of the host).
+    /// The multiplexed connection's socket (`%C` is ssh's hash of the
+    /// host), in this process's own private folder: another upshift (a
+    /// `status` beside a running upgrade) never shares, or closes, it.
     control_path: PathBuf,
+    _control_dir: Arc<tempfile::TempDir>,
 }
 
 impl Ssh {
-    /// A connection to `host` as `user`; the control socket lives in a
-    /// private folder named after `state_dir`, short enough for a socket path.
+    /// A connection to `host` as `user`, its control socket in `control_dir`.
     pub fn new(
         user: Option<&str>,
         host: &str,
         port: Option<u16>,
         cfg: &SshConfig,
-        state_dir: &Path,
+        control_dir: Arc<tempfile::TempDir>,
     ) -> Ssh {
-        let tag = hex::encode(&Sha256::digest(state_dir.as_os_str().as_encoded_bytes())[..6]);
-        let control_dir = std::env::temp_dir().join(format!("upshift-ssh-{tag}"));
         Ssh {
             target: match user {
                 Some(user) => format!("{user}@{host}"),
@@ -48,8 +49,20 @@ impl Ssh {
             port,
             config: cfg.config.as_ref().map(|c| c.path().to_path_buf()),
             connect_timeout: cfg.connect_timeout,
-            control_path: control_dir.join("%C"),
+            control_path: control_dir.path().join("%C"),
+            _control_dir: control_dir,
         }
+    }
+
+    /// A new private folder (0700, random name, removed when the last
+    /// connection using it is dropped) for control sockets; short enough for
+    /// a socket path.
+    pub fn control_dir() -> Result<Arc<tempfile::TempDir>> {
+        tempfile::Builder::new()
+            .prefix("upshift-ssh-")
+            .tempdir()
+            .map(Arc::new)
+            .context(|| "cannot create a folder for ssh connections".into())
     }
 
     /// `ssh://user@host:port`, for messages.
@@ -85,21 +98,34 @@ impl Ssh {
     /// Runs `argv` on the node, `input` on its stdin; the output whatever
     /// the remote exit status, or an unreachable error.
     pub fn run(&self, argv: &[String], input: Option<Input>, timeout: Duration) -> Result<Output> {
-        if let Some(dir) = self.control_path.parent() {
-            crate::state::create_private_dir(dir)?;
-        }
         let mut command = self.command();
         command.arg("--").arg(&self.target).arg(quote(argv)?);
         let out = cmd::run_command(command, input, timeout, false)?;
-        if out.status.code() == Some(255) {
-            return Err(Error::unreachable(format!(
-                "cannot reach {}: {}",
-                self.url(),
-                out.stderr_tail().lines().last().unwrap_or("ssh failed")
-            ))
-            .hint("check that the node is up and `ssh` to it works without a prompt (BatchMode); the run can `resume` once it answers"));
+        if out.status.code() != Some(255) {
+            return Ok(out);
         }
-        Ok(out)
+        // ssh says 255 for its own failures, and also when the remote
+        // command died of a signal: only a node that does not answer a
+        // trivial command now is unreachable.
+        let mut probe = self.command();
+        probe.arg("--").arg(&self.target).arg("true");
+        let answers = cmd::run_command(probe, None, self.connect_timeout * 2, false)
+            .is_ok_and(|o| o.status.success());
+        if answers {
+            return Err(Error::failed(format!(
+                "on {}, `{}` was ended by ssh (exit 255) although the node answers: {}",
+                self.url(),
+                argv.first().map(String::as_str).unwrap_or_default(),
+                out.stderr_tail().lines().last().unwrap_or("no message")
+            ))
+            .hint("look at the node: the command may have been killed (out of memory?)"));
+        }
+        Err(Error::unreachable(format!(
+            "cannot reach {}: {}",
+            self.url(),
+            out.stderr_tail().lines().last().unwrap_or("ssh failed")
+        ))
+        .hint("check that the node is up and `ssh` to it works without a prompt (BatchMode); the run can `resume` once it answers"))
     }
 
     /// Runs `argv` on the node and fails unless it exits 0.

@@ -3,7 +3,9 @@
 //! On a cluster every node's part of a step is a journal row of its own,
 //! `<step>@<node>` (started before it acts, then finished or failed), so
 //! after a crash or an unreachable node the journal, and `status`, say
-//! which node is in which state. A single server's journal has no such rows.
+//! which node is in which state: each node's row is finished as soon as
+//! that node is, not when the slowest is. A single server's journal has no
+//! such rows.
 
 use super::report::NodeTiming;
 use super::Ctx;
@@ -28,27 +30,29 @@ pub fn on_nodes<'n, T: Send>(
             seqs.push(seq);
         }
     }
-    let results = node::each(nodes, op);
+    let (state, run_id) = (ctx.state, ctx.run_id);
+    let mut journal_error = None;
+    let results = node::each_then(nodes, op, |i, done| {
+        if !journal || journal_error.is_some() {
+            return;
+        }
+        let written = match &done.result {
+            Ok(_) => state.step_finished(run_id, seqs[i], done.ms, false, &serde_json::Value::Null),
+            Err(e) => state.step_failed(run_id, seqs[i], done.ms, &e.chain()),
+        };
+        journal_error = written.err();
+    });
+    if let Some(error) = journal_error {
+        return Err(error);
+    }
     let mut values = Vec::new();
     let mut failures: Vec<(String, Error)> = Vec::new();
-    for (i, done) in results.into_iter().enumerate() {
-        let (ok, detail) = match &done.result {
-            Ok(_) => (true, "done".to_string()),
-            Err(e) => (false, e.chain()),
-        };
+    for done in results {
         if journal {
-            match &done.result {
-                Ok(_) => ctx.state.step_finished(
-                    ctx.run_id,
-                    seqs[i],
-                    done.ms,
-                    false,
-                    &serde_json::Value::Null,
-                )?,
-                Err(e) => ctx
-                    .state
-                    .step_failed(ctx.run_id, seqs[i], done.ms, &e.chain())?,
-            }
+            let (ok, detail) = match &done.result {
+                Ok(_) => (true, "done".to_string()),
+                Err(e) => (false, e.chain()),
+            };
             // A step that asks a node twice (is it staged? then stage)
             // reports the node once, with both parts' time.
             match ctx.node_timings.iter_mut().find(|t| t.node == done.node) {

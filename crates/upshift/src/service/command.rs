@@ -59,7 +59,7 @@ impl Commands {
     ) -> Result<()> {
         for (i, hook) in hooks.iter().enumerate() {
             let argv = vars.render_all(hook);
-            cmd::run_ok(&argv, &self.instance_dir, timeout, &format!("{what}[{i}]"))?;
+            cmd::run_ok_unlent(&argv, &self.instance_dir, timeout, &format!("{what}[{i}]"))?;
         }
         Ok(())
     }
@@ -70,7 +70,7 @@ impl Service for Commands {
         let began = Instant::now();
         if !self.is_running()? {
             let argv = vars.render_all(&self.start);
-            cmd::run_ok(
+            cmd::run_ok_unlent(
                 &argv,
                 &self.instance_dir,
                 self.start_timeout,

@@ -169,7 +169,9 @@ impl Process {
             .stdout(stdout)
             .stderr(stderr)
             .process_group(0);
-        crate::cmd::spawn(&mut command).map_err(|e| {
+        // The server outlives upshift: it must never inherit the lock that
+        // another thread may be lending to a command at this moment.
+        crate::state::unlent(|| crate::cmd::spawn(&mut command)).map_err(|e| {
             Error::failed(format!("cannot start the service `{program}`"))
                 .caused_by(e)
                 .hint("check service.start in the instance file")

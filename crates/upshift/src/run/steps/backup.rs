@@ -40,6 +40,16 @@ pub fn database(ctx: &mut Ctx) -> Result<Done> {
 /// Undo of `backup-db`: put the data back as this run's backup holds it.
 pub fn restore_own(ctx: &mut Ctx) -> Result<Done> {
     let id = own_backup(ctx)?;
+    restore_backup(ctx, id)
+}
+
+/// Restores backup `id` once every node is stopped: on a cluster a node
+/// may have been started behind upshift's back (a watchdog) since `stop`,
+/// and no node may have the database open while it is replaced.
+fn restore_backup(ctx: &mut Ctx, id: i64) -> Result<Done> {
+    if ctx.inst.is_cluster() {
+        super::service::stop(ctx)?;
+    }
     Ok(Done::detail(backup::restore(ctx.inst, ctx.state, id)?))
 }
 
@@ -60,7 +70,7 @@ pub fn restore(ctx: &mut Ctx) -> Result<Done> {
         .plan
         .restore_backup
         .ok_or_else(|| Error::failed("the plan names no backup to restore"))?;
-    Ok(Done::detail(backup::restore(ctx.inst, ctx.state, id)?))
+    restore_backup(ctx, id)
 }
 
 /// After the window: turn an in-server snapshot into a portable, verified

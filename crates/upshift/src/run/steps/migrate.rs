@@ -4,6 +4,7 @@
 
 use crate::config::MigrationConfig;
 use crate::error::{Error, Result};
+use crate::node::Node;
 use crate::run::nodes::on_nodes;
 use crate::run::{Ctx, Done};
 
@@ -11,23 +12,7 @@ pub fn apply(ctx: &mut Ctx) -> Result<Done> {
     let MigrationConfig::Command { run, timeout } = &ctx.inst.loaded.file.migration else {
         return Ok(Done::skipped("the server migrates itself on start"));
     };
-    if ctx.inst.is_cluster() {
-        let nodes = ctx.inst.all_nodes();
-        let running = on_nodes(ctx, &nodes, |node| node.is_running())?;
-        let names: Vec<&str> = nodes
-            .iter()
-            .zip(&running)
-            .filter(|(_, r)| **r)
-            .map(|(n, _)| n.name())
-            .collect();
-        if !names.is_empty() {
-            return Err(Error::failed(format!(
-                "refusing to upgrade the database: {} still running",
-                names.join(", ")
-            ))
-            .hint("every node must be stopped while the database is upgraded; something restarted it (a watchdog?)"));
-        }
-    }
+    refuse_if_any_runs(ctx, &ctx.inst.all_nodes())?;
     let primary = ctx.inst.primary();
     primary.run(run, &ctx.from, &ctx.to, *timeout, "migration")?;
     Ok(Done::detail(format!(
@@ -35,4 +20,27 @@ pub fn apply(ctx: &mut Ctx) -> Result<Done> {
         run[0],
         primary.name()
     )))
+}
+
+/// On a cluster, refuses to go on while any of `nodes` runs: the database
+/// is about to be upgraded.
+pub fn refuse_if_any_runs(ctx: &mut Ctx, nodes: &[&dyn Node]) -> Result<()> {
+    if !ctx.inst.is_cluster() {
+        return Ok(());
+    }
+    let running = on_nodes(ctx, nodes, |node| node.is_running())?;
+    let names: Vec<&str> = nodes
+        .iter()
+        .zip(&running)
+        .filter(|(_, r)| **r)
+        .map(|(n, _)| n.name())
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    Err(Error::failed(format!(
+        "refusing to upgrade the database: {} still running",
+        names.join(", ")
+    ))
+    .hint("every node must be stopped while the database is upgraded; something restarted it (a watchdog?)"))
 }

@@ -4,8 +4,10 @@
 //! `start` starts the first node only (it has the migrated database) and
 //! checks it before `join` switches and starts the others in parallel.
 
+use crate::config::MigrationConfig;
 use crate::error::Result;
 use crate::node::Node;
+use crate::plan::RunKind;
 use crate::run::nodes::on_nodes;
 use crate::run::{Ctx, Done};
 
@@ -38,6 +40,14 @@ fn stop_nodes(ctx: &mut Ctx, nodes: &[&dyn Node]) -> Result<usize> {
 pub fn start(ctx: &mut Ctx) -> Result<Done> {
     let primary = ctx.inst.primary();
     let to = ctx.to.clone();
+    if matches!(ctx.inst.loaded.file.migration, MigrationConfig::OnStart)
+        && ctx.plan.kind == RunKind::Upgrade
+    {
+        // The first node upgrades the database as it starts: the others
+        // must be down, as for a migration command.
+        let others: Vec<&dyn Node> = ctx.inst.all_nodes().split_off(1);
+        super::migrate::refuse_if_any_runs(ctx, &others)?;
+    }
     // Also when running (a resumed run): start then only waits for ready,
     // and runs the service's after_start hooks, which may not have run.
     let started = on_nodes(ctx, &[primary], |node| {
