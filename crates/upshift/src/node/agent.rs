@@ -1,9 +1,9 @@
 //! The node agent: upshift on a remote node, driving it as a local node.
 //!
 //! [`RemoteNode`](super::RemoteNode) copies this very binary to the node
-//! once (named by its SHA-256) and runs `upshift node-agent` there over ssh
-//! for each operation: a [`Request`] as JSON on stdin (the instance file's
-//! text, the node's name, the operation), a [`Reply`] as JSON on stdout. The
+//! once (named by its SHA-256) and keeps `upshift node-agent` running there
+//! over ssh: one [`Request`] per line on its stdin (the instance file's
+//! text, the node's name, the operation), one [`Reply`] per line on stdout. The
 //! agent builds the node from the instance file exactly as a local node is
 //! built, so a remote node's install, service and command checks run the
 //! same code as a local one. Secrets are never part of a request: the
@@ -16,7 +16,7 @@ use crate::state::Lock;
 use crate::version::Version;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::io::{Read, Write};
+use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -115,33 +115,38 @@ impl Reply {
     }
 }
 
-/// Serves one request from `input`, answering on `output`.
-pub fn serve(input: &mut dyn Read, output: &mut dyn Write) -> std::io::Result<()> {
-    let mut text = String::new();
-    input.read_to_string(&mut text)?;
-    let reply = match serde_json::from_str::<Request>(&text) {
-        Ok(request) => match handle(request) {
-            Ok(value) => Reply::Ok(value),
-            Err(e) => Reply::Error {
-                kind: match e.kind() {
-                    ErrorKind::Input => "input",
-                    ErrorKind::Busy => "busy",
-                    ErrorKind::Unreachable => "unreachable",
-                    ErrorKind::Failed => "failed",
-                }
-                .into(),
-                message: e.chain(),
-                hint: e.hint_text().map(str::to_string),
+/// Serves requests from `input`, one JSON line each, answering each with
+/// one line on `output`, until `input` ends.
+pub fn serve(input: &mut dyn BufRead, output: &mut dyn Write) -> std::io::Result<()> {
+    let mut line = String::new();
+    while input.read_line(&mut line)? > 0 {
+        let reply = match serde_json::from_str::<Request>(&line) {
+            Ok(request) => match handle(request) {
+                Ok(value) => Reply::Ok(value),
+                Err(e) => Reply::Error {
+                    kind: match e.kind() {
+                        ErrorKind::Input => "input",
+                        ErrorKind::Busy => "busy",
+                        ErrorKind::Unreachable => "unreachable",
+                        ErrorKind::Failed => "failed",
+                    }
+                    .into(),
+                    message: e.chain(),
+                    hint: e.hint_text().map(str::to_string),
+                },
             },
-        },
-        Err(e) => Reply::Error {
-            kind: "input".into(),
-            message: format!("the agent cannot read the request: {e}"),
-            hint: Some("upshift and its agent on the node must be the same build".into()),
-        },
-    };
-    serde_json::to_writer(&mut *output, &reply)?;
-    output.flush()
+            Err(e) => Reply::Error {
+                kind: "input".into(),
+                message: format!("the agent cannot read the request: {e}"),
+                hint: Some("upshift and its agent on the node must be the same build".into()),
+            },
+        };
+        serde_json::to_writer(&mut *output, &reply)?;
+        output.write_all(b"\n")?;
+        output.flush()?;
+        line.clear();
+    }
+    Ok(())
 }
 
 fn handle(request: Request) -> Result<Value> {

@@ -10,6 +10,7 @@
 pub mod agent;
 mod local;
 pub mod remote;
+mod session;
 pub mod ssh;
 
 pub use local::LocalNode;

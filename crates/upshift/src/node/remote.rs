@@ -2,13 +2,14 @@
 //!
 //! The first operation copies this binary to `<root>/.upshift/agent/`
 //! under a name holding its SHA-256 (only when that file is not there yet),
-//! written to a temporary name and renamed once complete. Each operation is
-//! then one `ssh node <agent> node-agent` over the node's multiplexed
-//! connection. A release archive is sent over the same connection to
+//! written to a temporary name, checked and renamed once complete. The
+//! operations then go to one `ssh node <agent> node-agent` session kept
+//! open over the node's multiplexed connection ([`super::session`]). A release archive is sent over the same connection to
 //! `<root>/.upshift/incoming/` and checked against its SHA-256 on the node
 //! before it is unpacked.
 
 use super::agent::{Op, Reply, Request};
+use super::session::{Ended, Session};
 use super::ssh::Ssh;
 use super::Node;
 use crate::checks::CheckOutcome;
@@ -19,7 +20,7 @@ use crate::version::Version;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// A node on another machine.
@@ -40,6 +41,8 @@ pub struct RemoteNode {
     agent_binary: Option<PathBuf>,
     /// The agent's path on the node, once it is known to be there.
     agent: OnceLock<String>,
+    /// The agent session, while one is open.
+    session: Mutex<Option<Session>>,
     used: AtomicBool,
 }
 
@@ -75,6 +78,7 @@ impl RemoteNode {
             timeout: spec.ssh.timeout,
             agent_binary: spec.ssh.agent.as_ref().map(|a| a.path().to_path_buf()),
             agent: OnceLock::new(),
+            session: Mutex::new(None),
             used: AtomicBool::new(false),
         }
     }
@@ -124,9 +128,11 @@ impl RemoteNode {
         self.call_within(op, self.timeout)
     }
 
-    /// [`RemoteNode::call`] waiting at most `timeout` for the answer.
+    /// [`RemoteNode::call`] waiting at most `timeout` for the answer, over
+    /// the node's agent session (opened on first use, and again after one
+    /// ended).
     fn call_within(&self, op: Op, timeout: Duration) -> Result<Value> {
-        let agent = self.agent()?;
+        let agent = words(&[self.agent()?, "node-agent"]);
         let request = Request {
             file: self.file.clone(),
             path: self.path.clone(),
@@ -134,18 +140,39 @@ impl RemoteNode {
             node: self.name.clone(),
             op,
         };
-        let input = serde_json::to_vec(&request).context(|| "cannot encode a request".into())?;
-        let out = self.ssh.run(
-            &words(&[agent, "node-agent"]),
-            Some(Box::new(std::io::Cursor::new(input))),
-            timeout,
-        )?;
-        let reply: Reply = serde_json::from_slice(&out.stdout).map_err(|_| {
+        let line = serde_json::to_vec(&request).context(|| "cannot encode a request".into())?;
+        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        let open = match session.take() {
+            Some(open) => open,
+            None => Session::open(&self.ssh, &agent)?,
+        };
+        let asked = session.insert(open).ask(&line, timeout);
+        let reply = match asked {
+            Ok(reply) => reply,
+            Err(ended) => {
+                *session = None;
+                return Err(match ended {
+                    Ended::TimedOut => Error::failed(format!(
+                        "node {}: no answer from its agent within {}",
+                        self.name,
+                        humantime::format_duration(timeout)
+                    ))
+                    .hint("the operation may still be running on the node, which holds the node's own lock until it ends"),
+                    Ended::Closed(Some(status), stderr) if status.code() == Some(255) => {
+                        self.ssh.lost(&agent, &stderr)
+                    }
+                    Ended::Closed(status, stderr) => Error::failed(format!(
+                        "node {}: its agent ended ({}); stderr:\n{stderr}",
+                        self.name,
+                        status.map_or("no exit status".into(), |s| s.to_string())
+                    )),
+                });
+            }
+        };
+        let reply: Reply = serde_json::from_str(&reply).map_err(|e| {
             Error::failed(format!(
-                "node {}: the agent gave no answer (exit {}); stderr:\n{}",
-                self.name,
-                out.status,
-                out.stderr_tail()
+                "node {}: the agent's answer cannot be read: {e}",
+                self.name
             ))
         })?;
         reply.into_result(&self.name)
@@ -281,6 +308,14 @@ impl Node for RemoteNode {
 impl Drop for RemoteNode {
     fn drop(&mut self) {
         if self.used.load(Ordering::Relaxed) {
+            // The agent first (it ends after what it is doing), then the
+            // connection it used.
+            drop(
+                self.session
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take(),
+            );
             self.ssh.close();
         }
     }

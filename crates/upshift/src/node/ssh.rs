@@ -98,34 +98,40 @@ impl Ssh {
     /// Runs `argv` on the node, `input` on its stdin; the output whatever
     /// the remote exit status, or an unreachable error.
     pub fn run(&self, argv: &[String], input: Option<Input>, timeout: Duration) -> Result<Output> {
-        let mut command = self.command();
-        command.arg("--").arg(&self.target).arg(quote(argv)?);
-        let out = cmd::run_command(command, input, timeout, false)?;
+        let out = cmd::run_command(self.command_for(argv)?, input, timeout, false)?;
         if out.status.code() != Some(255) {
             return Ok(out);
         }
-        // ssh says 255 for its own failures, and also when the remote
-        // command died of a signal: only a node that does not answer a
-        // trivial command now is unreachable.
+        Err(self.lost(argv, &out.stderr_tail()))
+    }
+
+    /// The `ssh` command that runs `argv` on the node.
+    pub fn command_for(&self, argv: &[String]) -> Result<Command> {
+        let mut command = self.command();
+        command.arg("--").arg(&self.target).arg(quote(argv)?);
+        Ok(command)
+    }
+
+    /// The error for an `ssh` running `argv` that exited 255 with
+    /// `stderr_tail`. ssh says 255 for its own failures, and also when the
+    /// remote command died of a signal: only a node that does not answer a
+    /// trivial command now is unreachable.
+    pub fn lost(&self, argv: &[String], stderr_tail: &str) -> Error {
         let mut probe = self.command();
         probe.arg("--").arg(&self.target).arg("true");
         let answers = cmd::run_command(probe, None, self.connect_timeout * 2, false)
             .is_ok_and(|o| o.status.success());
+        let said = stderr_tail.lines().last().unwrap_or("no message");
         if answers {
-            return Err(Error::failed(format!(
-                "on {}, `{}` was ended by ssh (exit 255) although the node answers: {}",
+            return Error::failed(format!(
+                "on {}, `{}` was ended by ssh (exit 255) although the node answers: {said}",
                 self.url(),
                 argv.first().map(String::as_str).unwrap_or_default(),
-                out.stderr_tail().lines().last().unwrap_or("no message")
             ))
-            .hint("look at the node: the command may have been killed (out of memory?)"));
+            .hint("look at the node: the command may have been killed (out of memory?)");
         }
-        Err(Error::unreachable(format!(
-            "cannot reach {}: {}",
-            self.url(),
-            out.stderr_tail().lines().last().unwrap_or("ssh failed")
-        ))
-        .hint("check that the node is up and `ssh` to it works without a prompt (BatchMode); the run can `resume` once it answers"))
+        Error::unreachable(format!("cannot reach {}: {said}", self.url()))
+            .hint("check that the node is up and `ssh` to it works without a prompt (BatchMode); the run can `resume` once it answers")
     }
 
     /// Runs `argv` on the node and fails unless it exits 0.
