@@ -61,21 +61,7 @@ activate = ["@MSIEXEC@", "/i", "{dir}/Octopus.{version}-x64.msi", "/quiet", "RUN
 timeout = "1m"
 
 [service]
-kind = "command"
-start = ["@SERVER@", "service", "--instance=OctopusServer", "--start"]
-stop = ["@SERVER@", "service", "--instance=OctopusServer", "--stop"]
-status = ["@SERVER@", "service", "--instance=OctopusServer", "--status"]
-before_stop = [
-  ["@SERVER@", "watchdog", "--delete", "--instances=OctopusServer"],
-  ["@SERVER@", "node", "--instance=OctopusServer", "--drain=true", "--wait=0"],
-]
-after_start = [
-  ["@SERVER@", "node", "--instance=OctopusServer", "--drain=false"],
-  ["@SERVER@", "watchdog", "--create", "--instances=OctopusServer", "--interval=5"],
-]
-stop_timeout = "30s"
-start_timeout = "30s"
-
+@SERVICE@
 [maintenance]
 kind = "http"
 headers = { "X-Octopus-ApiKey" = { env = "OCTOPUS_API_KEY" } }
@@ -144,14 +130,8 @@ url = "@URL@/api/octopusservernodes/ping"
 within = "10s"
 "#;
 
-/// One `[[nodes]]` entry: a machine's own root, service and ping check.
-const NODE: &str = r#"
-[[nodes]]
-name = "@NAME@"
-root = "@ROOT@"
-
-[nodes.service]
-kind = "command"
+/// The Octopus service of one machine, as the preset drives it.
+const SERVICE: &str = r#"kind = "command"
 start = ["@SERVER@", "service", "--instance=OctopusServer", "--start"]
 stop = ["@SERVER@", "service", "--instance=OctopusServer", "--stop"]
 status = ["@SERVER@", "service", "--instance=OctopusServer", "--status"]
@@ -165,7 +145,16 @@ after_start = [
 ]
 stop_timeout = "30s"
 start_timeout = "30s"
+"#;
 
+/// One `[[nodes]]` entry: a machine's own root, service and ping check.
+const NODE: &str = r#"
+[[nodes]]
+name = "@NAME@"
+root = "@ROOT@"
+
+[nodes.service]
+@SERVICE@
 [[nodes.checks]]
 kind = "http"
 name = "ping"
@@ -215,7 +204,8 @@ fn scene_of(licence_max: &str, n: usize) -> Scene {
     std::fs::create_dir_all(&inst).unwrap();
     std::fs::write(inst.join("bundle.pass"), "bundle-passphrase-canary\n").unwrap();
     let fill = |text: &str, machine: &Machine, node: &Instance| {
-        text.replace("@FEED@", &feed.url)
+        text.replace("@SERVICE@", SERVICE)
+            .replace("@FEED@", &feed.url)
             .replace("@SHA@", &shas["2026.2.3"])
             .replace("@MSIEXEC@", standin.msiexec().to_str().unwrap())
             .replace("@SQLCMD@", standin.sqlcmd().to_str().unwrap())
