@@ -122,8 +122,14 @@ impl Install {
 
     /// Runs `runbook.sh <mode>` and returns what it measured.
     pub fn runbook(&self, mode: &str) -> Result<Timings> {
+        self.script("runbook.sh", mode)
+    }
+
+    /// Runs the script `name` (in the installation's folder) with `mode`
+    /// and returns what it measured (`phase <name> <ms>` and total lines).
+    pub fn script(&self, name: &str, mode: &str) -> Result<Timings> {
         let out = Command::new("bash")
-            .arg("runbook.sh")
+            .arg(name)
             .arg(mode)
             .current_dir(self.dir())
             .envs(self.env.iter().map(|(k, v)| (k, v)))
@@ -131,7 +137,7 @@ impl Install {
             .output()?;
         if !out.status.success() {
             return Err(format!(
-                "runbook.sh {mode} failed with {}: {}",
+                "{name} {mode} failed with {}: {}",
                 out.status,
                 String::from_utf8_lossy(&out.stderr)
             )
