@@ -94,7 +94,10 @@ fn by_hand(upshift: &Path, n: usize) -> Result<u64> {
     let mut install = cluster(&lab, upshift)?;
     let fx = &install.sample.fx;
     let mut env = vec![
-        ("SSH_CONFIG".to_string(), lab.ssh_config().display().to_string()),
+        (
+            "SSH_CONFIG".to_string(),
+            lab.ssh_config().display().to_string(),
+        ),
         ("TO".into(), TO.into()),
         (
             "ARCHIVE".into(),
@@ -105,7 +108,10 @@ fn by_hand(upshift: &Path, n: usize) -> Result<u64> {
                 .to_string(),
         ),
         ("DB".into(), fx.database.display().to_string()),
-        ("DUMP".into(), fx.dir.join("hand.sqlite").display().to_string()),
+        (
+            "DUMP".into(),
+            fx.dir.join("hand.sqlite").display().to_string(),
+        ),
         ("N".into(), n.to_string()),
     ];
     for (i, (node, host)) in fx.nodes.iter().zip(lab.hosts()).enumerate() {
@@ -134,6 +140,10 @@ fn window(upshift: &Path, n: usize) -> Result<u64> {
         .filter(|s| s.in_window)
         .map(|s| format!("{} {}", s.name, s.ms))
         .collect();
-    eprintln!("    {n} node(s), {} ms: {}", summary.window_ms, steps.join(", "));
+    eprintln!(
+        "    {n} node(s), {} ms: {}",
+        summary.window_ms,
+        steps.join(", ")
+    );
     Ok(summary.window_ms)
 }
