@@ -364,7 +364,8 @@ fn upgrade_with_hook(
 /// upshift killed (`kill -9`) at a step boundary of a cluster's run, then
 /// the run finished by `resume` (new version everywhere) or `rollback`
 /// (old version everywhere), the data intact either way.
-fn killed_then(point: &str, sick_last: bool, finish: &str) {
+/// Returns how many node rows the kill cut off (left `started`).
+fn killed_then(point: &str, sick_last: bool, finish: &str) -> usize {
     let sample = cluster(None, sick_last);
     let before = sample.snapshot();
     let out = sample
@@ -374,6 +375,10 @@ fn killed_then(point: &str, sick_last: bool, finish: &str) {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), None, "upshift was not killed at {point}");
+    let cut_off = node_rows(&sample)
+        .into_iter()
+        .filter(|(_, s)| *s == StepStatus::Started)
+        .count();
     if finish == "resume" {
         sample.run(&["resume"], 0);
         every_node_on(&sample, TO);
@@ -389,6 +394,13 @@ fn killed_then(point: &str, sick_last: bool, finish: &str) {
         );
     }
     same_rows(&before, &sample.snapshot());
+    // Node rows the kill cut off are marked, not left "started".
+    let still = node_rows(&sample)
+        .into_iter()
+        .filter(|(_, s)| *s == StepStatus::Started)
+        .count();
+    assert_eq!(still, 0, "{cut_off} node row(s) were cut off by the kill");
+    cut_off
 }
 
 #[test]
@@ -409,6 +421,12 @@ fn killed_before_join_then_resume() {
 #[test]
 fn killed_before_join_then_rollback() {
     killed_then("before-join", false, "rollback");
+}
+
+#[test]
+fn killed_inside_a_nodes_switch_then_resume() {
+    // Inside node-1's part of `switch`: its journal row is cut off.
+    assert!(killed_then("switch-link", false, "resume") > 0);
 }
 
 #[test]

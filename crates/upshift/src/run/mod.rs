@@ -134,7 +134,17 @@ fn replay(ctx: &mut Ctx) -> Result<bool> {
         ctx.next_seq = ctx.next_seq.max(step.seq + 1);
         let finished = matches!(step.status, StepStatus::Done | StepStatus::Skipped);
         if step.name.contains('@') {
-            // One node's part of a step: the step's own row says how it went.
+            // One node's part of a step: the step's own row says how it
+            // went. One still marked started was cut off with its process;
+            // say so, so `status` does not show it as in flight.
+            if step.status == StepStatus::Started {
+                ctx.state.step_failed(
+                    ctx.run_id,
+                    step.seq,
+                    0,
+                    "interrupted: upshift stopped before this node's part was recorded",
+                )?;
+            }
             continue;
         }
         if let Some(kind) = step
