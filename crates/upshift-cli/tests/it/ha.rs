@@ -26,6 +26,19 @@ fn cluster(lab: Option<&SshLab>, sick_last: bool) -> Sample {
     if sick_last {
         specs[2].unhealthy_on = Some(TO.into());
     }
+    started(lab, specs)
+}
+
+/// A started `n`-node cluster, local or on `lab`'s hosts.
+fn cluster_of(lab: Option<&SshLab>, n: usize) -> Sample {
+    let specs = match lab {
+        Some(lab) => lab.node_specs(),
+        None => vec![NodeSpec::local(); n],
+    };
+    started(lab, specs)
+}
+
+fn started(lab: Option<&SshLab>, specs: Vec<NodeSpec>) -> Sample {
     let sample = Sample::new(&Options {
         cluster: specs,
         ssh: lab.map(|lab| {
@@ -437,4 +450,67 @@ fn killed_after_join_then_resume() {
 #[test]
 fn killed_in_the_rollback_of_a_sick_node_then_rollback() {
     killed_then("before-undo-stop", true, "rollback");
+}
+
+/// A node that does not answer before the window opens is bad input: the
+/// upgrade is refused (exit 2) and every node keeps running the old version.
+#[test]
+fn an_unreachable_node_at_preflight_changes_nothing() {
+    let lab = SshLab::new(2);
+    let sample = cluster_of(Some(&lab), 2);
+    let pids_before = pids(&sample);
+    lab.hosts()[1].kill_sshd();
+    let out = sample.run(&["upgrade", "--yes", "--json"], 2);
+    let error = summary(&out.stdout)["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        error.contains("cannot reach") && error.contains(&lab.hosts()[1].ip),
+        "{error}"
+    );
+    assert_eq!(pids(&sample), pids_before, "a node was restarted");
+    for node in &sample.fx.nodes {
+        let current = std::fs::read_link(node.root.join("current")).unwrap();
+        assert!(
+            current.ends_with(FROM),
+            "{}: {}",
+            node.name,
+            current.display()
+        );
+    }
+    assert_eq!(
+        sample.get("/api/maintenance").1["IsInMaintenanceMode"],
+        false
+    );
+}
+
+/// Mistakes in `[[nodes]]` are refused when the file is loaded (exit 2),
+/// naming the field.
+#[test]
+fn bad_node_entries_are_refused() {
+    let sample = cluster_of(None, 2);
+    let text = std::fs::read_to_string(&sample.fx.instance_file).unwrap();
+    for (from, to, says) in [
+        (
+            "name = \"node-2\"",
+            "name = \"node-1\"",
+            "node `node-1` is listed twice",
+        ),
+        (
+            "host = \"local\"",
+            "host = \"node-9.example\"",
+            "nodes[0].host",
+        ),
+        (
+            "host = \"local\"",
+            "host = \"ssh://a b@h\"",
+            "is not `local` or `ssh://user@host[:port]`",
+        ),
+    ] {
+        std::fs::write(&sample.fx.instance_file, text.replacen(from, to, 1)).unwrap();
+        let out = sample.run(&["plan"], 2);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{to}: {stderr}");
+    }
 }
