@@ -416,40 +416,31 @@ fn killed_then(point: &str, sick_last: bool, finish: &str) -> usize {
     cut_off
 }
 
-#[test]
-fn killed_after_stop_then_resume() {
-    killed_then("after-stop", false, "resume");
+/// One test per kill point and way of finishing the run.
+macro_rules! killed {
+    ($($name:ident: $point:literal, $sick_last:literal, $finish:literal;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                killed_then($point, $sick_last, $finish);
+            }
+        )*
+    };
 }
 
-#[test]
-fn killed_after_stop_then_rollback() {
-    killed_then("after-stop", false, "rollback");
-}
-
-#[test]
-fn killed_before_join_then_resume() {
-    killed_then("before-join", false, "resume");
-}
-
-#[test]
-fn killed_before_join_then_rollback() {
-    killed_then("before-join", false, "rollback");
+killed! {
+    killed_after_stop_then_resume: "after-stop", false, "resume";
+    killed_after_stop_then_rollback: "after-stop", false, "rollback";
+    killed_before_join_then_resume: "before-join", false, "resume";
+    killed_before_join_then_rollback: "before-join", false, "rollback";
+    killed_after_join_then_resume: "after-join", false, "resume";
+    killed_in_the_rollback_of_a_sick_node_then_rollback: "before-undo-stop", true, "rollback";
 }
 
 #[test]
 fn killed_inside_a_nodes_switch_then_resume() {
     // Inside node-1's part of `switch`: its journal row is cut off.
     assert!(killed_then("switch-link", false, "resume") > 0);
-}
-
-#[test]
-fn killed_after_join_then_resume() {
-    killed_then("after-join", false, "resume");
-}
-
-#[test]
-fn killed_in_the_rollback_of_a_sick_node_then_rollback() {
-    killed_then("before-undo-stop", true, "rollback");
 }
 
 /// A node that does not answer before the window opens is bad input: the
