@@ -107,7 +107,17 @@ impl Sample {
     /// Runs `upshift <args>` and asserts its exit code, showing its output
     /// when it is not `code`.
     pub fn run(&self, args: &[&str], code: i32) -> std::process::Output {
-        let out = self.upshift().args(args).output().expect("run upshift");
+        self.run_with(args, &[], code)
+    }
+
+    /// [`Sample::run`] with `env` added to upshift's environment.
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)], code: i32) -> std::process::Output {
+        let out = self
+            .upshift()
+            .envs(env.iter().copied())
+            .args(args)
+            .output()
+            .expect("run upshift");
         assert_eq!(
             out.status.code(),
             Some(code),

@@ -1,25 +1,41 @@
 //! `upshift demo`: the README's first command.
 
 use crate::support::summary;
+use std::path::Path;
 
-#[test]
-fn demo_upgrades_a_throwaway_sample_server() {
-    let keep = tempfile::tempdir().unwrap();
-    let dir = keep.path().join("demo");
+/// `upshift <args>` for the demo kept in `dir`, which must succeed; its
+/// summary. The servers named by `pidfiles` (relative to `dir`) are killed
+/// when the returned guards drop.
+fn kept_demo(
+    args: &[&str],
+    dir: &Path,
+    pidfiles: &[String],
+) -> (serde_json::Value, Vec<testkit::StopGuard>) {
     let out = assert_cmd::Command::cargo_bin("upshift")
         .unwrap()
-        .args(["demo", "--json", "--keep"])
-        .arg(&dir)
+        .args(args)
+        .args(["--json", "--keep"])
+        .arg(dir)
         .output()
         .unwrap();
-    let _stop = testkit::StopGuard(dir.join("run/server.pid"));
+    let guards = pidfiles
+        .iter()
+        .map(|p| testkit::StopGuard(dir.join(p)))
+        .collect();
     assert_eq!(
         out.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let summary = summary(&out.stdout);
+    (summary(&out.stdout), guards)
+}
+
+#[test]
+fn demo_upgrades_a_throwaway_sample_server() {
+    let keep = tempfile::tempdir().unwrap();
+    let dir = keep.path().join("demo");
+    let (summary, _stop) = kept_demo(&["demo"], &dir, &["run/server.pid".into()]);
     assert_eq!(summary["outcome"], "upgraded");
     assert_eq!(summary["to"], "2026.2.0");
     assert!(dir.join("upshift.toml").is_file());
@@ -37,22 +53,10 @@ fn demo_upgrades_a_throwaway_sample_server() {
 fn demo_with_nodes_upgrades_a_local_cluster() {
     let keep = tempfile::tempdir().unwrap();
     let dir = keep.path().join("demo");
-    let out = assert_cmd::Command::cargo_bin("upshift")
-        .unwrap()
-        .args(["demo", "--nodes", "3", "--json", "--keep"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    let _stop: Vec<testkit::StopGuard> = (1..=3)
-        .map(|i| testkit::StopGuard(dir.join(format!("node-{i}/run/server.pid"))))
+    let pidfiles: Vec<String> = (1..=3)
+        .map(|i| format!("node-{i}/run/server.pid"))
         .collect();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary = summary(&out.stdout);
+    let (summary, _stop) = kept_demo(&["demo", "--nodes", "3"], &dir, &pidfiles);
     assert_eq!(summary["outcome"], "upgraded");
     let steps = summary["steps"].as_array().unwrap();
     let join = steps

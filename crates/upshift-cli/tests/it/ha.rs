@@ -205,14 +205,7 @@ fn a_node_lost_mid_run_stops_the_run_and_resume_finishes_it() {
         "kill-sshd",
     format!("#!/bin/sh\nfor p in {pids}; do [ \"$(cat /proc/$p/comm)\" = sshd ] && kill -KILL $p; done\nexit 0\n"),
     );
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary = summary(&out.stdout);
-    let error = summary["error"].as_str().unwrap_or_default();
+    let error = failed_with(&out, 3);
     assert!(
         error.contains("node-3") && error.contains("cannot reach"),
         "{error}"
@@ -315,14 +308,7 @@ fn migration_is_refused_while_a_node_runs() {
         pidfile = node.pidfile.display(),
     ),
     );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary = summary(&out.stdout);
-    let error = summary["error"].as_str().unwrap_or_default();
+    let error = failed_with(&out, 1);
     assert!(
         error.contains("refusing to upgrade the database: node-2 still running"),
         "{error}"
@@ -451,11 +437,12 @@ fn an_unreachable_node_at_preflight_changes_nothing() {
     let sample = cluster_of(Some(&lab), 2);
     let pids_before = pids(&sample);
     lab.hosts()[1].kill_sshd();
-    let out = sample.run(&["upgrade", "--yes", "--json"], 2);
-    let error = summary(&out.stdout)["error"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let out = sample
+        .upshift()
+        .args(["upgrade", "--yes", "--json"])
+        .output()
+        .unwrap();
+    let error = failed_with(&out, 2);
     assert!(
         error.contains("cannot reach") && error.contains(&lab.hosts()[1].ip),
         "{error}"
@@ -504,4 +491,18 @@ fn bad_node_entries_are_refused() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(says), "{to}: {stderr}");
     }
+}
+
+/// The summary's error of a run that must have exited with `code`.
+fn failed_with(out: &std::process::Output, code: i32) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    summary(&out.stdout)["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }

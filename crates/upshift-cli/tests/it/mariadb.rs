@@ -9,7 +9,7 @@
 //! upgrades go to 2026.1.1 (same sample schema, so a rollback leaves the
 //! sample's own data usable).
 
-use crate::support::{json_lines, serving, summary};
+use crate::support::{all_files, json_lines, serving, summary};
 use sample_server::fixture::Options;
 use std::process::Output;
 use testkit::{MariaDb, Sample};
@@ -180,21 +180,8 @@ impl Setup {
     /// `upshift <args>` with the password in the environment; asserts the
     /// exit code.
     fn upshift(&self, args: &[&str], code: i32) -> Output {
-        let out = self
-            .sample
-            .upshift()
-            .env(PASSWORD_VAR, self.mdb.password())
-            .args(args)
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "upshift {args:?}\nstdout:\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        self.sample
+            .run_with(args, &[(PASSWORD_VAR, self.mdb.password())], code)
     }
 
     /// The live database's schema and rows.
@@ -487,8 +474,8 @@ fn the_mariadb_password_never_leaks() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("cannot log in with ***"));
 
     let mut files = vec![];
-    all_files(&s.sample.state_dir(), &mut files);
-    all_files(&s.sample.dir().join("logs"), &mut files);
+    files.extend(all_files(&s.sample.state_dir()));
+    files.extend(all_files(&s.sample.dir().join("logs")));
     assert!(files.iter().any(|f| f.ends_with("state.db")));
     for path in files {
         outputs.push((path.display().to_string(), std::fs::read(&path).unwrap()));
@@ -498,16 +485,5 @@ fn the_mariadb_password_never_leaks() {
             !String::from_utf8_lossy(bytes).contains(&password),
             "the password leaked into {what}"
         );
-    }
-}
-
-fn all_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            all_files(&path, out);
-        } else {
-            out.push(path);
-        }
     }
 }

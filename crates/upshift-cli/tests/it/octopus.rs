@@ -7,7 +7,7 @@
 //! the rollback of a failed `database --upgrade` (old MSI, restored
 //! database), and that no secret shows anywhere.
 
-use crate::support::{json_lines, summary};
+use crate::support::{all_files, json_lines, summary};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -288,37 +288,29 @@ impl Scene {
                     .iter()
                     .any(|a| a == "--status" || a == "run" || a == "show-master-key")
             })
-            .map(|c| match c.program.as_str() {
-                "api" => {
-                    let body: Value = serde_json::from_str(&c.args[2]).unwrap_or(Value::Null);
-                    format!(
-                        "api {} {} {}",
-                        c.args[0], c.args[1], body["IsInMaintenanceMode"]
-                    )
-                }
-                "msiexec" => format!(
-                    "msiexec {}",
-                    Path::new(&c.args[1]).file_name().unwrap().to_string_lossy()
-                ),
-                "sqlcmd" => {
-                    let query = c.args.iter().skip_while(|a| *a != "-Q").nth(1);
-                    let words: Vec<&str> = query.map_or(vec![], |q| q.split(' ').take(2).collect());
-                    format!("sqlcmd {}", words.join(" "))
-                }
-                _ => format!("{} {}", c.program, c.args[..c.args.len().min(3)].join(" ")),
+            .map(|c| {
+                let line = match c.program.as_str() {
+                    "api" => {
+                        let body: Value = serde_json::from_str(&c.args[2]).unwrap_or(Value::Null);
+                        format!(
+                            "api {} {} {}",
+                            c.args[0], c.args[1], body["IsInMaintenanceMode"]
+                        )
+                    }
+                    "msiexec" => format!(
+                        "msiexec {}",
+                        Path::new(&c.args[1]).file_name().unwrap().to_string_lossy()
+                    ),
+                    "sqlcmd" => {
+                        let query = c.args.iter().skip_while(|a| *a != "-Q").nth(1);
+                        let words: Vec<&str> =
+                            query.map_or(vec![], |q| q.split(' ').take(2).collect());
+                        format!("sqlcmd {}", words.join(" "))
+                    }
+                    _ => format!("{} {}", c.program, c.args[..c.args.len().min(3)].join(" ")),
+                };
+                format!("{}: {line}", c.who)
             })
-            .zip(
-                self.standin
-                    .calls()
-                    .into_iter()
-                    .skip(self.setup_calls)
-                    .filter(|c| {
-                        !c.args
-                            .iter()
-                            .any(|a| a == "--status" || a == "run" || a == "show-master-key")
-                    }),
-            )
-            .map(|(line, c)| format!("{}: {line}", c.who))
             .collect()
     }
 
@@ -339,7 +331,7 @@ impl Scene {
         // the licence as the database does) are left out; upshift's files
         // about them (catalog, sidecars) are not.
         let backups = state.join("backups");
-        for entry in walk(&state) {
+        for entry in all_files(&state) {
             let name = entry.to_string_lossy();
             let data = entry.starts_with(&backups) && !name.ends_with(".upshift.json");
             if entry.extension().is_none_or(|e| e != "age") && !data {
@@ -356,20 +348,6 @@ impl Scene {
             assert!(!text.contains(secret), "{secret} leaked");
         }
     }
-}
-
-/// Every file below `dir`.
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 fn exit(out: &Output) -> Option<i32> {

@@ -2,19 +2,9 @@
 //! passphrase never appear in stdout, stderr, the journal, the server log or
 //! JSON output, through a good upgrade, a failed one and every read command.
 
+use crate::support::all_files;
 use sample_server::fixture::Options;
 use testkit::Sample;
-
-fn all_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            all_files(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
 
 #[test]
 fn canary_secrets_never_leak() {
@@ -56,8 +46,8 @@ fn canary_secrets_never_leak() {
         outputs.push((format!("{} (stderr)", args.join(" ")), out.stderr));
     }
     let mut files = Vec::new();
-    all_files(&sample.state_dir(), &mut files);
-    all_files(&sample.fx.dir.join("logs"), &mut files);
+    files.extend(all_files(&sample.state_dir()));
+    files.extend(all_files(&sample.fx.dir.join("logs")));
     assert!(
         files.iter().any(|f| f.ends_with("state.db")),
         "the journal is among the files read: {files:?}"

@@ -63,3 +63,17 @@ pub fn rolled_back(sample: &Sample, args: &[&str]) -> serde_json::Value {
     assert_eq!(summary["outcome"], "rolled_back", "{summary}");
     summary
 }
+
+/// Every file below `dir` (none if it does not exist).
+pub fn all_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(all_files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -150,20 +150,18 @@ pub fn serve(input: &mut dyn BufRead, output: &mut dyn Write) -> std::io::Result
 }
 
 fn handle(request: Request) -> Result<Value> {
-    let mut loaded = crate::config::parse(&request.file, &request.path)?;
-    let inst_probe = Instance::from_loaded(loaded.clone(), Some(&request.state_dir))?;
-    let root = inst_probe
-        .local_node(&request.node)?
-        .install
-        .root()
-        .to_path_buf();
+    let loaded = crate::config::parse(&request.file, &request.path)?;
+    let mut inst = Instance::from_loaded(loaded, Some(&request.state_dir))?;
+    let mut node = inst.local_node(&request.node)?;
+    let root = node.install.root().to_path_buf();
     // Commands run in the instance file's folder when this node has it (the
     // same path, a shared mount), else in the node's install root.
-    if !loaded.dir.is_dir() {
+    if !inst.loaded.dir.is_dir() {
+        let mut loaded = inst.loaded.clone();
         loaded.dir = root.clone();
+        inst = Instance::from_loaded(loaded, Some(&request.state_dir))?;
+        node = inst.local_node(&request.node)?;
     }
-    let inst = Instance::from_loaded(loaded, Some(&request.state_dir))?;
-    let node = inst.local_node(&request.node)?;
     // What changes the node holds the node's own lock, lent to the commands
     // it starts: a migration left running by an upshift that died keeps the
     // node busy, so no resume or rollback acts under it.
