@@ -78,7 +78,7 @@ impl Instance {
         if cfg.nodes.is_empty() {
             return Ok(vec![Box::new(self.make_local(None))]);
         }
-        let mut control_dir = None;
+        let control_dir = std::sync::Arc::new(crate::node::ssh::ControlDir::default());
         cfg.nodes
             .iter()
             .map(|node| -> Result<Box<dyn Node>> {
@@ -86,12 +86,6 @@ impl Instance {
                     Host::Local => Box::new(self.make_local(Some(node))),
                     Host::Ssh { user, host, port } => {
                         let service = node.service.as_ref().unwrap_or(&cfg.service);
-                        let control_dir = match &control_dir {
-                            Some(dir) => std::sync::Arc::clone(dir),
-                            None => control_dir
-                                .insert(crate::node::ssh::Ssh::control_dir()?)
-                                .clone(),
-                        };
                         Box::new(RemoteNode::new(crate::node::remote::RemoteSpec {
                             name: &node.name,
                             user: user.as_deref(),
@@ -105,7 +99,7 @@ impl Instance {
                             file: &self.loaded.text,
                             path: &self.loaded.path,
                             state_dir: &self.state_dir,
-                            control_dir,
+                            control_dir: std::sync::Arc::clone(&control_dir),
                         }))
                     }
                 })

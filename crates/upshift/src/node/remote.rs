@@ -10,7 +10,7 @@
 
 use super::agent::{Op, Reply, Request};
 use super::session::{Ended, Session};
-use super::ssh::Ssh;
+use super::ssh::{ControlDir, Ssh};
 use super::Node;
 use crate::checks::CheckOutcome;
 use crate::config::{CheckConfig, SshConfig};
@@ -61,7 +61,7 @@ pub struct RemoteSpec<'a> {
     pub path: &'a Path,
     pub state_dir: &'a Path,
     /// This process's folder for ssh control sockets.
-    pub control_dir: Arc<tempfile::TempDir>,
+    pub control_dir: Arc<ControlDir>,
 }
 
 impl RemoteNode {

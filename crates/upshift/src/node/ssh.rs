@@ -14,7 +14,7 @@ use crate::error::Context;
 use crate::error::{Error, Result};
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// How to reach one node.
@@ -25,11 +25,34 @@ pub struct Ssh {
     port: Option<u16>,
     config: Option<PathBuf>,
     connect_timeout: Duration,
-    /// The multiplexed connection's socket (`%C` is ssh's hash of the
-    /// host), in this process's own private folder: another upshift (a
-    /// `status` beside a running upgrade) never shares, or closes, it.
-    control_path: PathBuf,
-    _control_dir: Arc<tempfile::TempDir>,
+    /// Where the multiplexed connection's socket lives.
+    control_dir: Arc<ControlDir>,
+}
+
+/// This process's own private folder for control sockets (0700, random
+/// name, removed when the last connection using it is dropped), made on
+/// first use: another upshift (a `status` beside a running upgrade) never
+/// shares, or closes, this one's connections, and a process that never
+/// connects (a node agent, `plan` of a local cluster) makes none.
+#[derive(Debug, Default)]
+pub struct ControlDir(OnceLock<tempfile::TempDir>);
+
+impl ControlDir {
+    /// The socket path (`%C` is ssh's hash of the host), short enough for a
+    /// socket.
+    fn socket(&self) -> Result<PathBuf> {
+        let dir = match self.0.get() {
+            Some(dir) => dir,
+            None => {
+                let made = tempfile::Builder::new()
+                    .prefix("upshift-ssh-")
+                    .tempdir()
+                    .context(|| "cannot create a folder for ssh connections".into())?;
+                self.0.get_or_init(|| made)
+            }
+        };
+        Ok(dir.path().join("%C"))
+    }
 }
 
 impl Ssh {
@@ -39,7 +62,7 @@ impl Ssh {
         host: &str,
         port: Option<u16>,
         cfg: &SshConfig,
-        control_dir: Arc<tempfile::TempDir>,
+        control_dir: Arc<ControlDir>,
     ) -> Ssh {
         Ssh {
             target: match user {
@@ -49,20 +72,8 @@ impl Ssh {
             port,
             config: cfg.config.as_ref().map(|c| c.path().to_path_buf()),
             connect_timeout: cfg.connect_timeout,
-            control_path: control_dir.path().join("%C"),
-            _control_dir: control_dir,
+            control_dir,
         }
-    }
-
-    /// A new private folder (0700, random name, removed when the last
-    /// connection using it is dropped) for control sockets; short enough for
-    /// a socket path.
-    pub fn control_dir() -> Result<Arc<tempfile::TempDir>> {
-        tempfile::Builder::new()
-            .prefix("upshift-ssh-")
-            .tempdir()
-            .map(Arc::new)
-            .context(|| "cannot create a folder for ssh connections".into())
     }
 
     /// `ssh://user@host:port`, for messages.
@@ -73,7 +84,7 @@ impl Ssh {
         }
     }
 
-    fn command(&self) -> Command {
+    fn command(&self) -> Result<Command> {
         let mut command = Command::new("ssh");
         if let Some(config) = &self.config {
             command.arg("-F").arg(config);
@@ -91,8 +102,11 @@ impl Ssh {
             .args(["-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"])
             .args(["-o", "ControlMaster=auto", "-o", "ControlPersist=300"])
             .arg("-o")
-            .arg(format!("ControlPath={}", self.control_path.display()));
-        command
+            .arg(format!(
+                "ControlPath={}",
+                self.control_dir.socket()?.display()
+            ));
+        Ok(command)
     }
 
     /// Runs `argv` on the node, `input` on its stdin; the output whatever
@@ -107,7 +121,7 @@ impl Ssh {
 
     /// The `ssh` command that runs `argv` on the node.
     pub fn command_for(&self, argv: &[String]) -> Result<Command> {
-        let mut command = self.command();
+        let mut command = self.command()?;
         command.arg("--").arg(&self.target).arg(quote(argv)?);
         Ok(command)
     }
@@ -117,9 +131,9 @@ impl Ssh {
     /// remote command died of a signal: only a node that does not answer a
     /// trivial command now is unreachable.
     pub fn lost(&self, argv: &[String], stderr_tail: &str) -> Error {
-        let mut probe = self.command();
-        probe.arg("--").arg(&self.target).arg("true");
-        let answers = cmd::run_command(probe, None, self.connect_timeout * 2, false)
+        let answers = self
+            .command_for(&["true".to_string()])
+            .and_then(|probe| cmd::run_command(probe, None, self.connect_timeout * 2, false))
             .is_ok_and(|o| o.status.success());
         let said = stderr_tail.lines().last().unwrap_or("no message");
         if answers {
@@ -156,9 +170,10 @@ impl Ssh {
 
     /// Closes the multiplexed connection, if one is open.
     pub fn close(&self) {
-        let mut command = self.command();
-        command.args(["-O", "exit", "--"]).arg(&self.target);
-        let _ = cmd::run_command(command, None, Duration::from_secs(5), false);
+        if let Ok(mut command) = self.command() {
+            command.args(["-O", "exit", "--"]).arg(&self.target);
+            let _ = cmd::run_command(command, None, Duration::from_secs(5), false);
+        }
     }
 }
 
