@@ -62,15 +62,19 @@ pub fn run_with_env(
     timeout: Duration,
     env: &[(String, String)],
 ) -> Result<Output> {
+    let mut command = prepare(argv, cwd)?;
+    command.envs(env.iter().map(|(k, v)| (k, v)));
+    run_command(command, None, timeout, true)
+}
+
+/// `argv` as a command to run in `cwd`.
+fn prepare(argv: &[String], cwd: &Path) -> Result<Command> {
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| Error::input("empty command line"))?;
     let mut command = Command::new(program);
-    command
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .current_dir(cwd);
-    run_command(command, None, timeout, true)
+    command.args(args).current_dir(cwd);
+    Ok(command)
 }
 
 /// Runs a prepared `command` (its program and arguments set), feeding it
@@ -147,12 +151,7 @@ pub fn run_ok(argv: &[String], cwd: &Path, timeout: Duration, what: &str) -> Res
 /// service's start command, its hooks): it does not inherit the instance
 /// lock, which that process would otherwise hold after upshift ends.
 pub fn run_ok_unlent(argv: &[String], cwd: &Path, timeout: Duration, what: &str) -> Result<Output> {
-    let (program, args) = argv
-        .split_first()
-        .ok_or_else(|| Error::input("empty command line"))?;
-    let mut command = Command::new(program);
-    command.args(args).current_dir(cwd);
-    run_command(command, None, timeout, false)?.ok(argv, what)
+    run_command(prepare(argv, cwd)?, None, timeout, false)?.ok(argv, what)
 }
 
 /// Reads a pipe to its end in a thread.
