@@ -55,7 +55,7 @@ pub fn plan(dir: &Path, specs: &[NodeSpec]) -> Result<Vec<Node>> {
         .map(|(i, spec)| {
             let name = format!("node-{}", i + 1);
             let root = dir.join(&name);
-            let port = crate::fixture::free_port()?;
+            let port = crate::net::free_port()?;
             Ok(Node {
                 listen: format!("{}:{port}", spec.ip),
                 base_url: format!("http://{}:{port}", spec.ip),

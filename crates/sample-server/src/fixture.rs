@@ -38,6 +38,7 @@ use crate::crypto::MasterKey;
 use crate::db::Source;
 use crate::feed::Feed;
 use crate::manifest::Break;
+use crate::net::free_port;
 use crate::package::unpack_release;
 
 /// How to lay the installation out.
@@ -223,12 +224,6 @@ fn seed(binary: &Path, config: &Path, options: &Options) -> Result<()> {
     };
     ensure!(status.success(), "sample-server seed failed with {status}");
     Ok(())
-}
-
-/// A TCP port free on loopback now.
-pub fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(listener.local_addr()?.port())
 }
 
 fn write_private(path: &Path, text: &str) -> Result<()> {

@@ -27,6 +27,7 @@ pub mod http;
 pub mod instance;
 pub mod manifest;
 pub mod migrations;
+pub mod net;
 pub mod package;
 pub mod releases;
 pub mod seed;
