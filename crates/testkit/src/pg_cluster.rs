@@ -20,7 +20,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use upshift::config::{FilePath, PgStrategy, PostgresConfig};
-use upshift::secret::SecretRef;
+use upshift::support::secret::SecretRef;
 
 /// The cluster currently shared by this process's tests.
 static SHARED: Mutex<Weak<Server>> = Mutex::new(Weak::new());

@@ -7,7 +7,7 @@ use sample_server::crypto::MasterKey;
 use sample_server::data::Snapshot;
 use sample_server::fixture::{self, Fixture, Options};
 use std::path::{Path, PathBuf};
-use upshift::instance::Instance;
+use upshift::engine::instance::Instance;
 
 /// A sample installation for one test.
 #[derive(Debug)]
@@ -155,7 +155,7 @@ impl Sample {
 
     /// GET a path of the server at `base` (one node of a cluster) as JSON.
     pub fn get_at(base: &str, path: &str) -> (u16, serde_json::Value) {
-        let client = upshift::http::Client::new(std::time::Duration::from_secs(10));
+        let client = upshift::drivers::http::Client::new(std::time::Duration::from_secs(10));
         let answer = client
             .get(&format!("{base}{path}"), &[])
             .expect("server answers");

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 use testkit::octopus::{Call, Instance, Machine, Seed, StandIn, Task};
 use upshift::config::{HeaderValue, Headers};
-use upshift::http::Client;
+use upshift::drivers::http::Client;
 
 const API_KEY: &str = "API-STANDINCANARY0123456789";
 const MASTER_KEY: &str = "bWFzdGVyLWtleS1zdGFuZC1pbg==";

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use testkit::PgCluster;
 use upshift::config::{DatabaseConfig, FilePath, PgStrategy, PostgresConfig};
-use upshift::db::{self, Database};
-use upshift::secret::SecretRef;
+use upshift::drivers::db::{self, Database};
+use upshift::support::secret::SecretRef;
 use upshift::ErrorKind;
 
 /// Creates database `name` owned by `owner` and fills it as that role.
@@ -119,7 +119,7 @@ fn dump_backup_verify_and_restore_bring_back_the_content() {
     let manifest = file.path.join("upshift-manifest.sha256");
     assert_eq!(
         file.sha256,
-        upshift::fsutil::sha256_file(&manifest).unwrap()
+        upshift::support::fsutil::sha256_file(&manifest).unwrap()
     );
     assert_eq!(live.backup_sha256(&file.path).unwrap(), file.sha256);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
@@ -187,7 +187,7 @@ fn snapshot_restores_by_rename_and_finalizes_to_a_restorable_dump() {
     assert_eq!(databases(&pg, name), [name.to_string(), snap.clone()]);
     assert_eq!(
         marker.sha256,
-        upshift::fsutil::sha256_file(&marker.path).unwrap()
+        upshift::support::fsutil::sha256_file(&marker.path).unwrap()
     );
     live.verify(&marker.path).unwrap();
     // Sealed: nobody can connect to change it, and the restore trusts the

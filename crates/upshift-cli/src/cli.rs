@@ -236,11 +236,11 @@ pub enum DemoBreak {
     Start,
 }
 
-impl From<OnFailure> for upshift::run::OnFailure {
+impl From<OnFailure> for upshift::engine::run::OnFailure {
     fn from(value: OnFailure) -> Self {
         match value {
-            OnFailure::Rollback => upshift::run::OnFailure::Rollback,
-            OnFailure::Stop => upshift::run::OnFailure::Stop,
+            OnFailure::Rollback => upshift::engine::run::OnFailure::Rollback,
+            OnFailure::Stop => upshift::engine::run::OnFailure::Stop,
         }
     }
 }

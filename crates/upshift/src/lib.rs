@@ -1,43 +1,27 @@
 //! upshift: upgrade a self-hosted server in place as one resumable,
 //! journaled transaction.
 //!
-//! This crate is the whole tool without its command line: the instance file
-//! ([`config`]), the drivers that touch the server (release source, install,
-//! service, maintenance, database, keys, checks), the state database (journal,
-//! backup catalog, history, lock) and the run engine that carries a plan out
-//! step by step. The `upshift` binary is a thin layer over it.
-//! `docs/ARCHITECTURE.md` is the map.
+//! This crate is the whole tool without its command line, in five layers,
+//! each a folder that uses only the ones below it
+//! (`crates/upshift/tests/layers.rs` keeps it so):
+//!
+//! - [`operations`]: what is built on a run (clone, rehearse, the node agent);
+//! - [`engine`]: the instance with its drivers, the plan, the journaled run
+//!   and its undo, backups as operations, the state database;
+//! - [`drivers`]: what touches the server (release source, install, service,
+//!   maintenance, drain, database, keys, checks, licence, nodes);
+//! - [`config`]: the instance file and the presets of `upshift init`;
+//! - [`support`]: errors, secrets, templates, child commands, files, locks,
+//!   versions, events, failpoints.
+//!
+//! The `upshift` binary is a thin layer over it. `docs/ARCHITECTURE.md` is
+//! the map.
 
-pub mod archive;
-pub mod backup;
-pub mod checks;
-pub mod clone;
-pub mod cmd;
 pub mod config;
-pub mod db;
-pub mod drain;
-pub mod error;
-pub mod events;
-pub mod failpoint;
-pub mod fsutil;
-pub mod http;
-pub mod install;
-pub mod instance;
-pub mod keys;
-pub mod licence;
-pub mod maintenance;
-pub mod node;
-pub mod plan;
-pub mod presets;
-pub mod rehearse;
-pub mod release;
-pub mod run;
-pub mod secret;
-pub mod service;
-pub mod state;
-pub mod step;
-pub mod template;
-pub mod version;
+pub mod drivers;
+pub mod engine;
+pub mod operations;
+pub mod support;
 
-pub use error::{Error, ErrorKind, Result};
-pub use version::Version;
+pub use support::error::{Error, ErrorKind, Result};
+pub use support::version::Version;

@@ -3,9 +3,9 @@
 use crate::cli::{BackupWhat, BackupsAction};
 use crate::output;
 use serde_json::json;
-use upshift::backup::{self, KeysOutcome};
-use upshift::instance::Instance;
-use upshift::state::BackupRecord;
+use upshift::engine::backup::{self, KeysOutcome};
+use upshift::engine::instance::Instance;
+use upshift::engine::state::BackupRecord;
 use upshift::Result;
 
 pub fn take(inst: &Instance, what: BackupWhat) -> Result<i32> {

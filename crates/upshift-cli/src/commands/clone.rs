@@ -2,8 +2,8 @@
 
 use crate::cli::CloneArgs;
 use crate::output::{self, progress::Progress};
-use upshift::clone::{self, CloneRequest};
-use upshift::instance::Instance;
+use upshift::engine::instance::Instance;
+use upshift::operations::clone::{self, CloneRequest};
 use upshift::Result;
 
 pub fn run(inst: &Instance, args: &CloneArgs) -> Result<i32> {

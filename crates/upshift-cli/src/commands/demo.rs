@@ -15,10 +15,11 @@ use sample_server::cluster::NodeSpec;
 use sample_server::fixture::{self, Options};
 use sample_server::manifest::Break;
 use std::path::{Path, PathBuf};
-use upshift::instance::Instance;
-use upshift::plan::{self, Request};
-use upshift::run::OnFailure;
-use upshift::{run, Error, Result};
+use upshift::engine::instance::Instance;
+use upshift::engine::plan::{self, Request};
+use upshift::engine::run;
+use upshift::engine::run::OnFailure;
+use upshift::{Error, Result};
 
 /// The release a `--break` switch is put into: the minor upgrade's target.
 const BROKEN_RELEASE: &str = "2026.2.0";

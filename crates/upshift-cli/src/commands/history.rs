@@ -2,7 +2,7 @@
 
 use crate::output::{self, ms};
 use serde_json::json;
-use upshift::instance::Instance;
+use upshift::engine::instance::Instance;
 use upshift::Result;
 
 pub fn run(inst: &Instance, json: bool) -> Result<i32> {

@@ -1,7 +1,7 @@
 //! `upshift init`: write a commented instance file to start from.
 
 use crate::cli::{InitArgs, InitProduct};
-use upshift::presets::{self, Product};
+use upshift::config::presets::{self, Product};
 use upshift::Result;
 
 pub fn run(args: &InitArgs) -> Result<i32> {

@@ -1,7 +1,7 @@
 //! `upshift maintenance on|off|status`.
 
 use crate::cli::MaintenanceAction;
-use upshift::instance::Instance;
+use upshift::engine::instance::Instance;
 use upshift::Result;
 
 pub fn run(inst: &Instance, action: MaintenanceAction) -> Result<i32> {

@@ -17,8 +17,8 @@ mod upgrade;
 
 use crate::cli::{Cli, Command};
 use std::io::{BufRead, IsTerminal, Write};
-use upshift::instance::Instance;
-use upshift::state::State;
+use upshift::engine::instance::Instance;
+use upshift::engine::state::State;
 use upshift::{Error, Result};
 
 impl Command {
@@ -109,7 +109,7 @@ fn mind_unfinished(inst: &Instance, command: &Command) -> Result<()> {
 
 /// `upshift node-agent`: one request from upshift on another machine.
 fn node_agent() -> Result<i32> {
-    upshift::node::agent::serve(&mut std::io::stdin().lock(), &mut std::io::stdout().lock())
+    upshift::operations::agent::serve(&mut std::io::stdin().lock(), &mut std::io::stdout().lock())
         .map_err(|e| Error::failed(format!("node agent: {e}")))?;
     Ok(0)
 }

@@ -2,8 +2,8 @@
 
 use crate::cli::Target;
 use crate::output::{self, progress::Progress, report};
-use upshift::instance::Instance;
-use upshift::plan::{self, Request};
+use upshift::engine::instance::Instance;
+use upshift::engine::plan::{self, Request};
 use upshift::Result;
 
 pub fn run(inst: &Instance, target: &Target) -> Result<i32> {

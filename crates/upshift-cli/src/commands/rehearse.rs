@@ -2,8 +2,8 @@
 
 use crate::cli::RehearseArgs;
 use crate::output::{self, progress::Progress, report};
-use upshift::instance::Instance;
-use upshift::rehearse::{self, RehearseRequest};
+use upshift::engine::instance::Instance;
+use upshift::operations::rehearse::{self, RehearseRequest};
 use upshift::Result;
 
 pub fn run(inst: &Instance, args: &RehearseArgs) -> Result<i32> {

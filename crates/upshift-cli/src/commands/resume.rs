@@ -2,8 +2,9 @@
 
 use crate::cli::ResumeArgs;
 use crate::output::{progress::Progress, report};
-use upshift::instance::Instance;
-use upshift::{run, Error, Result};
+use upshift::engine::instance::Instance;
+use upshift::engine::run;
+use upshift::{Error, Result};
 
 pub fn run(inst: &Instance, args: &ResumeArgs) -> Result<i32> {
     let _lock = inst.lock("resume")?;

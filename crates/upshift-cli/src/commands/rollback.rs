@@ -4,9 +4,9 @@
 use super::confirm;
 use crate::cli::RollbackArgs;
 use crate::output::{progress::Progress, report};
-use upshift::instance::Instance;
-use upshift::plan::{self, RollbackRequest};
-use upshift::run::{self, OnFailure};
+use upshift::engine::instance::Instance;
+use upshift::engine::plan::{self, RollbackRequest};
+use upshift::engine::run::{self, OnFailure};
 use upshift::{Error, Result};
 
 pub fn run(inst: &Instance, args: &RollbackArgs) -> Result<i32> {

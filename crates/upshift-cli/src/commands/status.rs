@@ -4,8 +4,8 @@
 use crate::output::{self, ms};
 use serde::Serialize;
 use serde_json::json;
-use upshift::instance::Instance;
-use upshift::state::{RunRecord, RunStatus, StepRecord};
+use upshift::engine::instance::Instance;
+use upshift::engine::state::{RunRecord, RunStatus, StepRecord};
 use upshift::{ErrorKind, Result};
 
 pub fn run(inst: &Instance, json: bool) -> Result<i32> {
@@ -20,7 +20,7 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
     // A live upshift holds the lock; a run marked running without one died.
     // Only this state folder's lock: the database's is another operator's
     // business, and probing it could turn their starting run away.
-    let probe = upshift::state::Lock::acquire(&inst.state_dir, "status");
+    let probe = upshift::support::lock::Lock::acquire(&inst.state_dir, "status");
     let live = matches!(probe, Err(e) if e.kind() == ErrorKind::Busy);
     let advice = last.as_ref().map(|run| advice(run, &steps, live));
     if json {
@@ -108,7 +108,7 @@ struct NodeStatus {
 
 /// Every node's version and state, asked in parallel.
 fn nodes(inst: &Instance) -> Vec<NodeStatus> {
-    let asked = upshift::node::each(&inst.all_nodes(), |node| {
+    let asked = upshift::drivers::node::each(&inst.all_nodes(), |node| {
         Ok((node.current()?, node.is_running()?))
     });
     inst.nodes

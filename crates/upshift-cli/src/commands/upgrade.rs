@@ -3,9 +3,10 @@
 use super::{confirm, refuse_unfinished};
 use crate::cli::UpgradeArgs;
 use crate::output::{progress::Progress, report};
-use upshift::instance::Instance;
-use upshift::run::{self, Report};
-use upshift::{plan, Result};
+use upshift::engine::instance::Instance;
+use upshift::engine::plan;
+use upshift::engine::run::{self, Report};
+use upshift::Result;
 
 pub fn run(inst: &Instance, args: &UpgradeArgs) -> Result<i32> {
     let json = args.target.json;

@@ -4,7 +4,7 @@
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Mutex;
 use std::time::Duration;
-use upshift::events::{Event, Reporter};
+use upshift::support::events::{Event, Reporter};
 
 /// How progress is shown.
 #[derive(Debug)]

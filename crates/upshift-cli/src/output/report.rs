@@ -1,9 +1,9 @@
 //! Plans and run reports, as text and as JSON.
 
 use super::ms;
-use upshift::plan::{Plan, RunKind};
-use upshift::rehearse::Rehearsal;
-use upshift::run::{Outcome, Report};
+use upshift::engine::plan::{Plan, RunKind};
+use upshift::engine::run::{Outcome, Report};
+use upshift::operations::rehearse::Rehearsal;
 
 /// Prints a plan as a table.
 pub fn plan(plan: &Plan) {

@@ -239,7 +239,7 @@ fn plans_that_are_not_allowed_are_refused() {
         "not in the release source",
     );
     {
-        let _held = upshift::state::Lock::acquire(&sample.state_dir(), "a test").unwrap();
+        let _held = upshift::support::lock::Lock::acquire(&sample.state_dir(), "a test").unwrap();
         refused(&sample, &["upgrade", "--yes"], "instance is busy");
     }
     refused(&sample, &["upgrade"], "--yes");

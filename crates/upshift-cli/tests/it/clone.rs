@@ -97,7 +97,7 @@ fn clone_holds_the_same_data_and_answers_on_its_own_port() {
     let port = cloned["port"].as_u64().unwrap();
     assert_ne!(format!("http://127.0.0.1:{port}"), sample.fx.base_url);
 
-    let client = upshift::http::Client::new(std::time::Duration::from_secs(10));
+    let client = upshift::drivers::http::Client::new(std::time::Duration::from_secs(10));
     let api = client
         .get(&format!("http://127.0.0.1:{port}/api"), &[])
         .unwrap();

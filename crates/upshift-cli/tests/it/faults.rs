@@ -85,7 +85,7 @@ fn finish(
         after.schema_version,
         if version == "2026.2.0" { 2 } else { 1 }
     );
-    let history = upshift::state::State::open(&sample.state_dir())
+    let history = upshift::engine::state::State::open(&sample.state_dir())
         .unwrap()
         .history()
         .unwrap();

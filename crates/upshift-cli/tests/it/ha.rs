@@ -11,7 +11,7 @@ use sample_server::cluster::NodeSpec;
 use sample_server::fixture::Options;
 use std::os::unix::fs::PermissionsExt;
 use testkit::{wait_until, Sample, SshLab};
-use upshift::state::{State, StepStatus};
+use upshift::engine::state::{State, StepStatus};
 
 const FROM: &str = "2026.1.0";
 const TO: &str = "2026.2.0";

@@ -1,7 +1,7 @@
 //! `upshift init`: writes each preset, never over an existing file unless
 //! asked to.
 
-use upshift::presets::Product;
+use upshift::config::presets::Product;
 
 fn init(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     assert_cmd::Command::cargo_bin("upshift")

@@ -13,7 +13,7 @@ use crate::support::{all_files, json_lines, serving, summary};
 use sample_server::fixture::Options;
 use std::process::Output;
 use testkit::{MariaDb, Sample};
-use upshift::state::{BackupKind, BackupRecord, State};
+use upshift::engine::state::{BackupKind, BackupRecord, State};
 
 /// The variable the instance file names for the password.
 const PASSWORD_VAR: &str = "IT_MARIADB_PASSWORD";
@@ -201,7 +201,7 @@ impl Setup {
     /// restore step does (so this process needs the password too).
     fn restore(&self, id: i64) -> upshift::Result<String> {
         std::env::set_var(PASSWORD_VAR, self.mdb.password());
-        upshift::backup::restore(&self.sample.instance(), &self.state(), id)
+        upshift::engine::backup::restore(&self.sample.instance(), &self.state(), id)
     }
 
     /// Files left in the backups folder.

@@ -8,7 +8,7 @@ use sample_server::fixture::Options;
 use sample_server::manifest::Break;
 use std::os::unix::process::ExitStatusExt;
 use testkit::{PgCluster, Sample};
-use upshift::state::{BackupKind, State};
+use upshift::engine::state::{BackupKind, State};
 
 fn sample(cluster: &PgCluster, db: &str, strategy: &str, brk: Option<Break>) -> Sample {
     let options = Options {

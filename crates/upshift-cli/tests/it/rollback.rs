@@ -131,7 +131,7 @@ fn maintenance_api_failing_or_hanging_is_rolled_back() {
 
 /// Queues a task on the server that runs for `ms`.
 fn queue_task(sample: &Sample, ms: u64) {
-    let client = upshift::http::Client::new(Duration::from_secs(5));
+    let client = upshift::drivers::http::Client::new(Duration::from_secs(5));
     let mut headers = upshift::config::Headers::new();
     headers.insert(
         "X-Api-Key".into(),
@@ -166,7 +166,7 @@ fn disk_full_during_the_backup_is_rolled_back() {
     let filler = {
         let (base, small) = (sample.fx.base_url.clone(), small.clone());
         std::thread::spawn(move || {
-            let client = upshift::http::Client::new(Duration::from_secs(5));
+            let client = upshift::drivers::http::Client::new(Duration::from_secs(5));
             wait_until("maintenance on", Duration::from_secs(30), || {
                 client
                     .get(&format!("{base}/api/maintenance"), &[])
@@ -210,9 +210,9 @@ fn database_locked_by_another_process_is_refused() {
 fn corrupt_backup_is_refused_before_the_database_is_touched() {
     let sample = broken(Break::Health);
     sample.run(&["upgrade", "--yes", "--on-failure", "stop"], 3);
-    let state = upshift::state::State::open(&sample.state_dir()).unwrap();
+    let state = upshift::engine::state::State::open(&sample.state_dir()).unwrap();
     let backup = state
-        .backups(Some(upshift::state::BackupKind::Db))
+        .backups(Some(upshift::engine::state::BackupKind::Db))
         .unwrap()
         .remove(0);
     let mut bytes = std::fs::read(&backup.path).unwrap();
@@ -293,8 +293,10 @@ fn a_succeeded_upgrade_is_rolled_back_with_its_data_and_todays_data_saved() {
     );
     healthy_on(&sample, "2026.1.0", &before);
 
-    let state = upshift::state::State::open(&sample.state_dir()).unwrap();
-    let saved = &state.backups(Some(upshift::state::BackupKind::Db)).unwrap()[0];
+    let state = upshift::engine::state::State::open(&sample.state_dir()).unwrap();
+    let saved = &state
+        .backups(Some(upshift::engine::state::BackupKind::Db))
+        .unwrap()[0];
     assert_eq!(
         saved.version, "2026.2.0",
         "today's data was backed up first"
@@ -323,11 +325,15 @@ fn prune_keeps_what_a_rollback_needs() {
     for to in ["2026.1.1", "2026.2.0"] {
         sample.run(&["upgrade", "--yes", "--to", to], 0);
     }
-    let state = upshift::state::State::open(&sample.state_dir()).unwrap();
-    let dbs = state.backups(Some(upshift::state::BackupKind::Db)).unwrap();
+    let state = upshift::engine::state::State::open(&sample.state_dir()).unwrap();
+    let dbs = state
+        .backups(Some(upshift::engine::state::BackupKind::Db))
+        .unwrap();
     assert_eq!(dbs.len(), 2);
     sample.run(&["backups", "prune"], 0);
-    let left = state.backups(Some(upshift::state::BackupKind::Db)).unwrap();
+    let left = state
+        .backups(Some(upshift::engine::state::BackupKind::Db))
+        .unwrap();
     assert_eq!(
         left.len(),
         1,
@@ -337,7 +343,7 @@ fn prune_keeps_what_a_rollback_needs() {
     assert!(!dbs[1].path.exists() && dbs[0].path.exists());
     assert_eq!(
         state
-            .backups(Some(upshift::state::BackupKind::Keys))
+            .backups(Some(upshift::engine::state::BackupKind::Keys))
             .unwrap()
             .len(),
         1
@@ -388,7 +394,7 @@ fn a_migration_outliving_a_killed_upshift_holds_the_instance_until_it_ends() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let state = upshift::state::State::open(&sample.state_dir()).unwrap();
+    let state = upshift::engine::state::State::open(&sample.state_dir()).unwrap();
     wait_until("the migration to start", Duration::from_secs(30), || {
         let Ok(Some(run)) = state.unfinished_run() else {
             return false;
@@ -407,7 +413,7 @@ fn a_migration_outliving_a_killed_upshift_holds_the_instance_until_it_ends() {
     wait_until(
         "the orphaned migration to end",
         Duration::from_secs(30),
-        || upshift::state::Lock::acquire(&sample.state_dir(), "test").is_ok(),
+        || upshift::support::lock::Lock::acquire(&sample.state_dir(), "test").is_ok(),
     );
     sample.run(&["resume"], 0);
     let after = sample.snapshot();

@@ -7,8 +7,8 @@ use crate::support::{json_lines, same_rows, serving, summary};
 use sample_server::fixture::Options;
 use testkit::Sample;
 use upshift::config::{DatabaseConfig, FilePath};
-use upshift::keys::KeyBundle;
-use upshift::state::{BackupKind, State};
+use upshift::drivers::keys::KeyBundle;
+use upshift::engine::state::{BackupKind, State};
 
 /// Upgrades `sample` to `to` and checks everything an upgrade promises.
 fn upgrade_and_prove(sample: &Sample, to: &str) -> serde_json::Value {
@@ -90,7 +90,7 @@ fn upgrade_and_prove(sample: &Sample, to: &str) -> serde_json::Value {
     let db_backup = &state.backups(Some(BackupKind::Db)).unwrap()[0];
     assert_eq!(db_backup.version, "2026.1.0");
     let sqlite = |path: &std::path::Path| {
-        upshift::db::open(
+        upshift::drivers::db::open(
             &DatabaseConfig::Sqlite {
                 path: FilePath::from_path(path),
             },

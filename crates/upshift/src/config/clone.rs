@@ -17,7 +17,7 @@
 //! - Isolation (`isolate_sql`, then `isolate`) runs on the clone before it
 //!   first starts, so nothing it restored can reach the outside.
 
-use crate::error::{Error, Result};
+use crate::support::error::{Error, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Component, Path};

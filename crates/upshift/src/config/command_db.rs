@@ -7,8 +7,8 @@
 //! values may be secret references; there is no placeholder for a secret,
 //! so none can reach a command line.
 
-use crate::error::{Error, Result};
-use crate::secret::SecretRef;
+use crate::support::error::{Error, Result};
+use crate::support::secret::SecretRef;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! `[database]`, `[backups]` and `[migration]`.
 
 use super::{CommandDbConfig, FilePath};
-use crate::secret::SecretRef;
+use crate::support::secret::SecretRef;
 use serde::Deserialize;
 use std::time::Duration;
 

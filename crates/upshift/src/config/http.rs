@@ -1,6 +1,6 @@
 //! HTTP requests as the instance file describes them.
 
-use crate::secret::SecretRef;
+use crate::support::secret::SecretRef;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

@@ -2,7 +2,7 @@
 //! far the licence covers releases (up to a date, or up to a version).
 
 use super::{FilePath, Headers};
-use crate::secret::SecretRef;
+use crate::support::secret::SecretRef;
 use serde::Deserialize;
 
 /// Where a value is read from: `{ file = "..." }`, `{ command = [...] }` or

@@ -15,12 +15,13 @@ mod install;
 mod keys;
 mod maintenance;
 mod nodes;
-mod path;
+pub mod presets;
 mod release;
 mod service;
 #[cfg(test)]
 mod tests;
 
+pub use crate::support::path::FilePath;
 pub use checks::CheckConfig;
 pub use clone::{render_clone_value, CloneConfig};
 pub use command_db::{CommandDbConfig, EnvValue};
@@ -30,13 +31,12 @@ pub use install::InstallConfig;
 pub use keys::{HttpGet, KeySource, KeysConfig, LicenceConfig, LicenceCovers, ValueSource};
 pub use maintenance::{DrainConfig, MaintenanceConfig};
 pub use nodes::{Host, NodeConfig, SshConfig};
-pub use path::FilePath;
 pub(crate) use release::is_sha256;
 pub use release::{ReleaseConfig, ReleaseFormat, Verify};
 pub use service::ServiceConfig;
 
-use crate::error::{Context, Error, Result};
-use crate::template;
+use crate::support::error::{Context, Error, Result};
+use crate::support::template;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -112,14 +112,15 @@ pub fn load(path: &Path) -> Result<Loaded> {
 /// Parses and checks the text of the instance file at `path` (absolute).
 pub fn parse(text: &str, path: &Path) -> Result<Loaded> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let file: InstanceFile = path::with_base(&dir, || toml::from_str(text)).map_err(|e| {
-        Error::input(format!(
-            "instance file {}: {}",
-            path.display(),
-            e.message().trim()
-        ))
-        .hint(location_hint(text, e.span()))
-    })?;
+    let file: InstanceFile = crate::support::path::with_base(&dir, || toml::from_str(text))
+        .map_err(|e| {
+            Error::input(format!(
+                "instance file {}: {}",
+                path.display(),
+                e.message().trim()
+            ))
+            .hint(location_hint(text, e.span()))
+        })?;
     validate(&file, path)?;
     Ok(Loaded {
         file,
@@ -321,7 +322,7 @@ fn check_commands<'a>(
 }
 
 /// Every secret reference in the file, with the field it came from.
-fn secrets<'a>(file: &'a InstanceFile) -> Vec<(String, &'a crate::secret::SecretRef)> {
+fn secrets<'a>(file: &'a InstanceFile) -> Vec<(String, &'a crate::support::secret::SecretRef)> {
     let mut found = Vec::new();
     let mut headers = |field: &str, h: &'a Headers| found.push((field.to_string(), h));
     if let MaintenanceConfig::Http {

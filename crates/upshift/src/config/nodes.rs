@@ -7,7 +7,7 @@
 //! upgrades the database.
 
 use super::{CheckConfig, FilePath, ServiceConfig};
-use crate::error::{Error, Result};
+use crate::support::error::{Error, Result};
 use serde::Deserialize;
 use std::time::Duration;
 

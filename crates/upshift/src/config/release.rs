@@ -9,7 +9,7 @@
 //! Nothing is ever installed unchecked.
 
 use super::FilePath;
-use crate::error::{Error, Result};
+use crate::support::error::{Error, Result};
 use crate::Version;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -113,7 +113,7 @@ impl ReleaseConfig {
             .hint("set verify = \"sha256\" and pin each release's SHA-256 in [release.sha256]"));
         }
         if let Some(url) = &self.artifact_url {
-            crate::template::check(url)
+            crate::support::template::check(url)
                 .map_err(|e| Error::input(format!("{}: {e}", at("release.artifact_url"))))?;
         }
         self.pins().map(|_| ()).map_err(|e| {

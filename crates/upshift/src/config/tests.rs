@@ -2,7 +2,7 @@
 //! change at a time: each bad file is refused with the field named.
 
 use super::{load, Loaded};
-use crate::presets::Product;
+use crate::config::presets::Product;
 use crate::ErrorKind;
 
 fn load_with(edit: impl Fn(&str) -> String) -> crate::Result<Loaded> {

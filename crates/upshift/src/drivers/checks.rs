@@ -1,0 +1,433 @@
+//! Checks: how a started server proves it works (after an upgrade's start,
+//! after a rollback, and in `upshift check`).
+//!
+//! A check never fails with an error: it has an outcome, pass or fail, with
+//! a detail saying what was last seen ("answered 418", `/Status was
+//! "degraded", expected "ok"`), so a report can list every check. Checks
+//! against a server that is still warming up (HTTP, command, version) are
+//! retried about every 250ms until their `within` deadline; a SQL check reads
+//! data that does not change by waiting, so it runs once. Numbers compare as
+//! numbers (3 equals 3.0), whatever the JSON or the database made of them.
+//! Details are built from URLs, statuses and bodies, never from request
+//! headers, which may carry API keys.
+
+use crate::config::{CheckConfig, Headers};
+use crate::drivers::db::Database;
+use crate::drivers::http;
+use crate::support::cmd;
+use crate::support::template::Vars;
+use crate::support::version::Version;
+use serde_json::Value;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Time between two attempts of a retried check.
+const RETRY: Duration = Duration::from_millis(250);
+/// The least time a command check's attempt gets, even past the deadline.
+const MIN_COMMAND_TIME: Duration = Duration::from_secs(1);
+
+/// What a check needs to run.
+#[derive(Debug)]
+pub struct CheckContext<'a> {
+    pub client: &'a http::Client,
+    /// Command checks run here.
+    pub instance_dir: &'a Path,
+    /// For command checks' placeholders.
+    pub vars: &'a Vars,
+    pub db: &'a dyn Database,
+    /// The version the server must report (version checks).
+    pub expect_version: Option<&'a Version>,
+}
+
+/// How one check went.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct CheckOutcome {
+    pub name: String,
+    pub ok: bool,
+    /// What was last seen.
+    pub detail: String,
+    /// How long the check took, retries included.
+    pub ms: u64,
+}
+
+/// What one attempt saw: `Ok` passes, `Err` fails; both carry the detail.
+type Attempt = Result<String, String>;
+
+/// Runs one check, retrying it until its deadline where that makes sense.
+pub fn run(check: &CheckConfig, ctx: &CheckContext) -> CheckOutcome {
+    let began = Instant::now();
+    let seen = match check {
+        CheckConfig::Http {
+            url,
+            status,
+            pointer,
+            equals,
+            headers,
+            within,
+            ..
+        } => retry(*within, &mut |_| {
+            http_once(
+                ctx,
+                url,
+                headers,
+                *status,
+                pointer.as_deref(),
+                equals.as_ref(),
+            )
+        }),
+        CheckConfig::Command { run, within, .. } => {
+            let argv = ctx.vars.render_all(run);
+            retry(*within, &mut |left| command_once(ctx, &argv, left))
+        }
+        CheckConfig::Sql { query, equals, .. } => sql_once(ctx, query, equals),
+        CheckConfig::Version {
+            url,
+            pointer,
+            headers,
+            within,
+            ..
+        } => match ctx.expect_version {
+            Some(expected) => retry(*within, &mut |_| {
+                version_once(ctx, url, headers, pointer, expected)
+            }),
+            None => Err("no target version is known to compare with".into()),
+        },
+    };
+    let (ok, detail) = match seen {
+        Ok(detail) => (true, detail),
+        Err(detail) => (false, detail),
+    };
+    CheckOutcome {
+        name: name(check),
+        ok,
+        detail,
+        ms: began.elapsed().as_millis() as u64,
+    }
+}
+
+/// Runs every check in order.
+pub fn run_all(checks: &[CheckConfig], ctx: &CheckContext) -> Vec<CheckOutcome> {
+    checks.iter().map(|c| run(c, ctx)).collect()
+}
+
+/// The check's given name, or one derived from what it does.
+pub fn name(check: &CheckConfig) -> String {
+    match check {
+        CheckConfig::Http { name: Some(n), .. }
+        | CheckConfig::Command { name: Some(n), .. }
+        | CheckConfig::Sql { name: Some(n), .. }
+        | CheckConfig::Version { name: Some(n), .. } => n.clone(),
+        CheckConfig::Http { url, .. } => format!("http GET {url}"),
+        CheckConfig::Command { run, .. } => format!("command `{}`", run.join(" ")),
+        CheckConfig::Sql { query, .. } => format!("sql `{query}`"),
+        CheckConfig::Version { url, pointer, .. } => format!("version at {url} {pointer}"),
+    }
+}
+
+/// Attempts until one passes or `within` has passed (at least once);
+/// `attempt` gets the time left.
+fn retry(within: Duration, attempt: &mut dyn FnMut(Duration) -> Attempt) -> Attempt {
+    let deadline = Instant::now() + within;
+    loop {
+        let seen = attempt(deadline.saturating_duration_since(Instant::now()));
+        let now = Instant::now();
+        if seen.is_ok() || now >= deadline {
+            return seen;
+        }
+        std::thread::sleep(RETRY.min(deadline - now));
+    }
+}
+
+fn http_once(
+    ctx: &CheckContext,
+    url: &str,
+    headers: &Headers,
+    status: u16,
+    pointer: Option<&str>,
+    equals: Option<&Value>,
+) -> Attempt {
+    let answer = ctx.client.get(url, &[headers]).map_err(|e| e.chain())?;
+    if answer.status != status {
+        return Err(format!("answered {}, expected {status}", answer.status));
+    }
+    let Some(pointer) = pointer.or(equals.map(|_| "")) else {
+        return Ok(format!("answered {status}"));
+    };
+    let json = answer.json("the answer").map_err(|e| e.chain())?;
+    let found = http::at_pointer(&json, pointer, "the answer").map_err(|e| e.chain())?;
+    match equals {
+        Some(expected) if !same(found, expected) => {
+            Err(format!("{pointer} was {found}, expected {expected}"))
+        }
+        _ => Ok(format!("{pointer} is {found}")),
+    }
+}
+
+fn command_once(ctx: &CheckContext, argv: &[String], left: Duration) -> Attempt {
+    let out =
+        cmd::run(argv, ctx.instance_dir, left.max(MIN_COMMAND_TIME)).map_err(|e| e.chain())?;
+    if out.status.success() {
+        return Ok("exited 0".into());
+    }
+    match out.stderr_tail() {
+        tail if tail.is_empty() => Err(format!("{}", out.status)),
+        tail => Err(format!("{}: {tail}", out.status)),
+    }
+}
+
+fn sql_once(ctx: &CheckContext, query: &str, equals: &Value) -> Attempt {
+    let found = ctx.db.query_scalar(query).map_err(|e| e.chain())?;
+    if same(&found, equals) {
+        Ok(format!("returned {found}"))
+    } else {
+        Err(format!("returned {found}, expected {equals}"))
+    }
+}
+
+fn version_once(
+    ctx: &CheckContext,
+    url: &str,
+    headers: &Headers,
+    pointer: &str,
+    expected: &Version,
+) -> Attempt {
+    let answer = ctx.client.get(url, &[headers]).map_err(|e| e.chain())?;
+    if !answer.ok() {
+        return Err(format!("answered {}", answer.status));
+    }
+    let json = answer.json("the answer").map_err(|e| e.chain())?;
+    let found = http::at_pointer(&json, pointer, "the answer").map_err(|e| e.chain())?;
+    let text = found
+        .as_str()
+        .ok_or_else(|| format!("{pointer} was {found}, not a version string"))?;
+    let version: Version = text.parse().map_err(|e: crate::Error| e.to_string())?;
+    if &version == expected {
+        Ok(format!("reports {version}"))
+    } else {
+        Err(format!("reports {version}, expected {expected}"))
+    }
+}
+
+/// JSON equality where numbers compare by value (3 == 3.0).
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::HeaderValue;
+    use crate::drivers::db::BackupFile;
+    use crate::drivers::service::test_http::{Reply, TestServer};
+    use crate::support::error::{Context, Result};
+    use serde_json::json;
+    use std::sync::Mutex;
+
+    const KEY: &str = "API-s3cret";
+
+    /// A real SQLite database answering `query_scalar`; checks use nothing else.
+    #[derive(Debug)]
+    struct MemoryDb(Mutex<rusqlite::Connection>);
+
+    impl Database for MemoryDb {
+        fn describe(&self) -> String {
+            "sqlite in memory".into()
+        }
+        fn size(&self) -> Result<u64> {
+            unreachable!("checks only query")
+        }
+        fn ping(&self) -> Result<()> {
+            unreachable!("checks only query")
+        }
+        fn backup(&self, _: &Path, _: &str, _: &dyn Fn(u64, u64)) -> Result<BackupFile> {
+            unreachable!("checks only query")
+        }
+        fn verify(&self, _: &Path) -> Result<()> {
+            unreachable!("checks only query")
+        }
+        fn restore(&self, _: &Path) -> Result<()> {
+            unreachable!("checks only query")
+        }
+        fn content_checksum(&self) -> Result<String> {
+            unreachable!("checks only query")
+        }
+        fn query_scalar(&self, sql: &str) -> Result<Value> {
+            use rusqlite::types::ValueRef;
+            let conn = self.0.lock().unwrap();
+            conn.query_row(sql, [], |row| {
+                Ok(match row.get_ref(0)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(i) => json!(i),
+                    ValueRef::Real(f) => json!(f),
+                    ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+                    ValueRef::Blob(b) => json!(hex::encode(b)),
+                })
+            })
+            .context(|| format!("query `{sql}`"))
+        }
+    }
+
+    fn db() -> MemoryDb {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1), (2);")
+            .unwrap();
+        MemoryDb(Mutex::new(conn))
+    }
+
+    struct Fixture {
+        client: http::Client,
+        dir: tempfile::TempDir,
+        vars: Vars,
+        db: MemoryDb,
+        version: Version,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            Fixture {
+                client: http::Client::new(Duration::from_secs(2)),
+                dir: tempfile::tempdir().unwrap(),
+                vars: Vars::default(),
+                db: db(),
+                version: "2026.2".parse().unwrap(),
+            }
+        }
+
+        fn ctx(&self, expect: bool) -> CheckContext<'_> {
+            CheckContext {
+                client: &self.client,
+                instance_dir: self.dir.path(),
+                vars: &self.vars,
+                db: &self.db,
+                expect_version: expect.then_some(&self.version),
+            }
+        }
+    }
+
+    /// `/api/health` answers 503 twice, then `{"Status": status}` with
+    /// `code`, to callers with the API key; `/api` reports 2026.2.0.
+    fn server(code: u16, status: &'static str) -> TestServer {
+        TestServer::start(move |req, n| {
+            if req.header("x-api-key") != Some(KEY) {
+                return Reply::Json(401, json!({}));
+            }
+            match req.path.as_str() {
+                "/api" => Reply::Json(200, json!({ "Version": "2026.2.0" })),
+                _ if n < 2 => Reply::Json(503, json!({})),
+                _ => Reply::Json(code, json!({ "Status": status })),
+            }
+        })
+    }
+
+    fn http_check(url: &str, equals: Option<Value>, within_ms: u64) -> CheckConfig {
+        CheckConfig::Http {
+            name: None,
+            url: format!("{url}/api/health"),
+            status: 200,
+            pointer: equals.as_ref().map(|_| "/Status".into()),
+            equals,
+            headers: [("x-api-key".into(), HeaderValue::Plain(KEY.into()))].into(),
+            within: Duration::from_millis(within_ms),
+        }
+    }
+
+    #[test]
+    fn http_check_is_retried_until_it_passes() {
+        let f = Fixture::new();
+        let server = server(200, "ok");
+        let check = http_check(&server.url, Some(json!("ok")), 5000);
+        let outcome = run(&check, &f.ctx(true));
+        assert!(outcome.ok, "{outcome:?}");
+        assert_eq!(outcome.detail, "/Status is \"ok\"");
+        assert_eq!(outcome.name, format!("http GET {}/api/health", server.url));
+        assert_eq!(server.requests().len(), 3);
+    }
+
+    #[test]
+    fn http_check_fails_on_status_and_on_value() {
+        let f = Fixture::new();
+        let teapot = server(418, "ok");
+        let outcome = run(&http_check(&teapot.url, None, 1000), &f.ctx(true));
+        assert!(!outcome.ok);
+        assert_eq!(outcome.detail, "answered 418, expected 200");
+        assert!(outcome.ms >= 1000);
+        let degraded = server(200, "degraded");
+        let outcome = run(
+            &http_check(&degraded.url, Some(json!("ok")), 1000),
+            &f.ctx(true),
+        );
+        assert!(!outcome.ok);
+        assert_eq!(outcome.detail, "/Status was \"degraded\", expected \"ok\"");
+        assert!(!outcome.detail.contains(KEY));
+    }
+
+    #[test]
+    fn command_check() {
+        let f = Fixture::new();
+        let sh = |s: &str| CheckConfig::Command {
+            name: Some("marker".into()),
+            run: vec!["sh".into(), "-c".into(), s.into()],
+            within: Duration::from_millis(300),
+        };
+        std::fs::write(f.dir.path().join("marker"), "").unwrap();
+        let pass = run(&sh("test -e marker"), &f.ctx(true));
+        assert!(pass.ok, "{pass:?}");
+        assert_eq!(pass.name, "marker");
+        let fail = run(&sh("echo 'not ready' >&2; exit 1"), &f.ctx(true));
+        assert!(!fail.ok);
+        assert_eq!(fail.detail, "exit status: 1: not ready");
+    }
+
+    #[test]
+    fn sql_check_compares_numbers_by_value() {
+        let f = Fixture::new();
+        let sql = |q: &str, equals: Value| CheckConfig::Sql {
+            name: None,
+            query: q.into(),
+            equals,
+        };
+        let outcome = run(&sql("SELECT sum(x) * 1.0 FROM t", json!(3)), &f.ctx(true));
+        assert!(outcome.ok, "{outcome:?}");
+        let outcome = run(&sql("SELECT count(*) FROM t", json!(5)), &f.ctx(true));
+        assert!(!outcome.ok);
+        assert_eq!(outcome.detail, "returned 2, expected 5");
+        let outcome = run(&sql("SELECT nope FROM t", json!(5)), &f.ctx(true));
+        assert!(!outcome.ok);
+        assert!(
+            outcome.detail.contains("no such column"),
+            "{}",
+            outcome.detail
+        );
+    }
+
+    #[test]
+    fn version_check() {
+        let mut f = Fixture::new();
+        let server = server(200, "ok");
+        let check = CheckConfig::Version {
+            name: None,
+            url: format!("{}/api", server.url),
+            pointer: "/Version".into(),
+            headers: [("x-api-key".into(), HeaderValue::Plain(KEY.into()))].into(),
+            within: Duration::from_millis(300),
+        };
+        let outcome = run(&check, &f.ctx(true));
+        assert!(outcome.ok, "{outcome:?}");
+        assert_eq!(outcome.detail, "reports 2026.2.0");
+        let outcome = run(&check, &f.ctx(false));
+        assert!(!outcome.ok);
+        assert!(outcome.detail.contains("no target version"));
+        f.version = "2026.3.0".parse().unwrap();
+        let outcome = run(&check, &f.ctx(true));
+        assert!(!outcome.ok);
+        assert_eq!(outcome.detail, "reports 2026.2.0, expected 2026.3.0");
+        let all = run_all(&[check.clone(), check], &f.ctx(true));
+        assert_eq!(all.len(), 2);
+    }
+}

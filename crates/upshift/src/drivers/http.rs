@@ -1,0 +1,134 @@
+//! The one HTTP client: a blocking ureq agent with timeouts, where a non-2xx
+//! status is an answer to look at, not an error.
+//!
+//! Header values that are secrets are resolved here, at the moment of the
+//! request, and never appear in errors: errors name the method and URL only.
+
+use crate::config::{HeaderValue, Headers};
+use crate::support::error::{Context, Error, Result};
+use std::time::Duration;
+
+/// A blocking HTTP client.
+#[derive(Debug, Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+}
+
+/// A status and a body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// The body as JSON.
+    pub fn json(&self, what: &str) -> Result<serde_json::Value> {
+        serde_json::from_slice(&self.body).context(|| format!("{what}: the answer is not JSON"))
+    }
+
+    /// Whether the status is 2xx.
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+impl Client {
+    /// A client whose every request gives up after `timeout`.
+    pub fn new(timeout: Duration) -> Self {
+        let config = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .build();
+        Client {
+            agent: config.into(),
+        }
+    }
+
+    /// Sends a request; `body` is sent as JSON.
+    pub fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[&Headers],
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer> {
+        let method_upper = method.to_ascii_uppercase();
+        let mut builder = ureq::http::Request::builder()
+            .method(method_upper.as_str())
+            .uri(url);
+        // Later sets override earlier ones (a request's own headers win over
+        // its section's), so no header is sent twice.
+        let mut merged: std::collections::BTreeMap<String, &HeaderValue> = Default::default();
+        for set in headers {
+            for (name, value) in set.iter() {
+                merged.insert(name.to_ascii_lowercase(), value);
+            }
+        }
+        for (name, value) in &merged {
+            let value = match value {
+                HeaderValue::Plain(v) => v.clone(),
+                HeaderValue::Secret(s) => {
+                    s.resolve(&format!("header {name}"))?.expose().to_string()
+                }
+            };
+            builder = builder.header(name.as_str(), value);
+        }
+        let payload = match body {
+            Some(b) => {
+                builder = builder.header("content-type", "application/json");
+                serde_json::to_vec(b).context(|| "encoding a request body".into())?
+            }
+            None => Vec::new(),
+        };
+        let request = builder
+            .body(payload)
+            .input_context(|| format!("{method_upper} {url}: not a valid request"))?;
+        let mut response = self
+            .agent
+            .run(request)
+            .map_err(|e| Error::failed(format!("{method_upper} {url}: {}", describe(&e))))?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec()
+            .context(|| format!("{method_upper} {url}: reading the answer"))?;
+        Ok(Answer { status, body })
+    }
+
+    /// A GET.
+    pub fn get(&self, url: &str, headers: &[&Headers]) -> Result<Answer> {
+        self.send("GET", url, headers, None)
+    }
+
+    /// The underlying agent, for streaming downloads.
+    pub fn agent(&self) -> &ureq::Agent {
+        &self.agent
+    }
+}
+
+/// A short reason for a transport error, without request details.
+pub fn describe(e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::Timeout(_) => "timed out".into(),
+        ureq::Error::Io(io) => format!("connection failed ({io})"),
+        ureq::Error::HostNotFound => "host not found".into(),
+        ureq::Error::ConnectionFailed => "connection refused".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Reads `pointer` (RFC 6901) out of `value`; `""` is the whole document.
+pub fn at_pointer<'a>(
+    value: &'a serde_json::Value,
+    pointer: &str,
+    what: &str,
+) -> Result<&'a serde_json::Value> {
+    value.pointer(pointer).ok_or_else(|| {
+        Error::failed(format!(
+            "{what}: the answer has nothing at JSON pointer `{pointer}`"
+        ))
+    })
+}

@@ -1,0 +1,11 @@
+//! The engine: an instance with one driver per section, the plan, the steps
+//! and the journaled run that carries them out (forward, undo, resume),
+//! backups as operations, and the state database (journal, catalog, history).
+
+pub mod backup;
+pub mod checks;
+pub mod instance;
+pub mod plan;
+pub mod run;
+pub mod state;
+pub mod step;

@@ -1,0 +1,172 @@
+//! What a step sees while it runs, and what it hands back.
+
+use super::report::NodeTiming;
+use super::{OnFailure, Report};
+use crate::engine::instance::Instance;
+use crate::engine::plan::Plan;
+use crate::engine::state::State;
+use crate::engine::step::StepKind;
+use crate::support::events::{Event, Reporter};
+use crate::support::template::Vars;
+use crate::support::version::Version;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// The run's context, passed to every step.
+pub struct Ctx<'a> {
+    pub inst: &'a Instance,
+    pub state: &'a State,
+    pub run_id: &'a str,
+    pub plan: &'a Plan,
+    pub from: Version,
+    pub to: Version,
+    pub vars: Vars,
+    pub reporter: &'a dyn Reporter,
+    /// Outputs of the steps finished so far (from the journal on resume).
+    pub outputs: BTreeMap<StepKind, serde_json::Value>,
+    /// Steps that started, in order (from the journal on resume).
+    pub started: Vec<StepKind>,
+    /// Steps whose undo finished.
+    pub undone: Vec<StepKind>,
+    /// The next free journal sequence number.
+    pub next_seq: usize,
+    /// Journal sequence numbers of the plan's steps.
+    seqs: BTreeMap<StepKind, usize>,
+    /// When this process saw the maintenance window open.
+    window: Option<Instant>,
+    /// How long it was open, once the last step inside it ended.
+    window_closed: Option<u64>,
+    pub on_failure: OnFailure,
+    /// `rollback --force`: an undo that fails is recorded and skipped.
+    pub force_undo: bool,
+    pub report: Report,
+    /// The journal name of the step running now (`stop`, `undo-switch`).
+    pub current_step: String,
+    /// Each node's part of the step running now (clusters only).
+    pub node_timings: Vec<NodeTiming>,
+}
+
+/// A step that ended well.
+#[derive(Debug, Default)]
+pub struct Done {
+    /// It found its work already done.
+    pub skipped: bool,
+    /// A line for the operator.
+    pub detail: String,
+    /// What later steps (and a resume or rollback) need to know.
+    pub output: serde_json::Value,
+}
+
+impl Done {
+    /// Finished, with a line for the operator.
+    pub fn detail(detail: impl Into<String>) -> Done {
+        Done {
+            detail: detail.into(),
+            ..Done::default()
+        }
+    }
+
+    /// Nothing needed doing.
+    pub fn skipped(detail: impl Into<String>) -> Done {
+        Done {
+            skipped: true,
+            detail: detail.into(),
+            ..Done::default()
+        }
+    }
+
+    /// Adds the output kept in the journal.
+    pub fn with_output(mut self, output: serde_json::Value) -> Done {
+        self.output = output;
+        self
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// A context for a new run of `plan`.
+    pub fn new(
+        inst: &'a Instance,
+        state: &'a State,
+        run_id: &'a str,
+        plan: &'a Plan,
+        reporter: &'a dyn Reporter,
+        on_failure: OnFailure,
+    ) -> Self {
+        let from = plan.from_version();
+        let to = plan.to_version();
+        let seqs = plan
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.step, i))
+            .collect();
+        Ctx {
+            vars: inst.vars(Some(&from), &to),
+            inst,
+            state,
+            run_id,
+            plan,
+            from,
+            to,
+            reporter,
+            outputs: BTreeMap::new(),
+            started: Vec::new(),
+            undone: Vec::new(),
+            next_seq: plan.steps.len(),
+            seqs,
+            window: None,
+            window_closed: None,
+            on_failure,
+            force_undo: false,
+            report: Report::new(run_id, plan),
+            current_step: String::new(),
+            node_timings: Vec::new(),
+        }
+    }
+
+    /// The journal sequence number of a planned step.
+    pub fn seq_of(&self, step: StepKind) -> usize {
+        self.seqs[&step]
+    }
+
+    /// Notes that the maintenance window is open (from now, for this process).
+    pub fn open_window(&mut self) {
+        self.window.get_or_insert_with(Instant::now);
+    }
+
+    /// Whether any step inside the window has started: the server was touched.
+    pub fn window_was_opened(&self) -> bool {
+        self.started.iter().any(|s| s.in_window())
+    }
+
+    /// Notes that the last step inside the window has ended.
+    pub fn close_window(&mut self) {
+        self.window_closed = self.window_ms();
+    }
+
+    /// How long the window was (or has been) open, as this process saw it:
+    /// steps after it, such as exporting a backup, do not count.
+    pub fn window_ms(&self) -> Option<u64> {
+        self.window_closed
+            .or_else(|| self.window.map(|w| w.elapsed().as_millis() as u64))
+    }
+
+    /// Reports bytes moved by `step`.
+    pub fn progress(&self, step: StepKind, done: u64, total: Option<u64>) {
+        self.reporter.report(&Event::Progress {
+            step: step.name().into(),
+            done,
+            total,
+        });
+    }
+}
+
+impl std::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("run_id", &self.run_id)
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .finish()
+    }
+}

@@ -1,0 +1,80 @@
+//! Going forward: the plan's steps in order, each journaled before and
+//! after it acts.
+
+use super::{finish, journaled, steps, undo, Ctx, OnFailure, Outcome, Slot, StepReport};
+use crate::engine::plan::RunKind;
+use crate::engine::state::RunStatus;
+use crate::support::error::{ErrorKind, Result};
+
+/// Runs the plan's steps from index `from` on.
+pub fn drive(ctx: &mut Ctx, from: usize) -> Result<super::Report> {
+    let plan = ctx.plan;
+    for planned in &plan.steps[from..] {
+        let step = planned.step;
+        if !ctx.started.contains(&step) {
+            ctx.started.push(step);
+        }
+        if step.in_window() {
+            ctx.open_window();
+        }
+        let slot = Slot {
+            seq: ctx.seq_of(step),
+            name: step.name(),
+            reversible: step.reversible(),
+            index: plan.steps.iter().position(|s| s.step == step).unwrap_or(0) + 1,
+            total: plan.steps.len(),
+            in_window: step.in_window(),
+        };
+        let (ms, result) = journaled(ctx, slot, |ctx| steps::apply(step, ctx))?;
+        match result {
+            Ok(done) => {
+                let mut report = StepReport::new(step, ms, &done);
+                report.nodes = std::mem::take(&mut ctx.node_timings);
+                ctx.report.steps.push(report);
+                ctx.outputs.insert(step, done.output);
+                if step.in_window()
+                    && plan
+                        .steps
+                        .iter()
+                        .skip_while(|s| s.step != step)
+                        .skip(1)
+                        .all(|s| !s.in_window)
+                {
+                    ctx.close_window();
+                }
+            }
+            Err(error) => {
+                let nodes = std::mem::take(&mut ctx.node_timings);
+                ctx.report.push_failed(step, ms, &error, nodes);
+                if !ctx.window_was_opened() {
+                    let outcome = Outcome::failed_untouched(&error);
+                    return finish(ctx, RunStatus::Failed, outcome, Some(&error));
+                }
+                if error.kind() == ErrorKind::Unreachable {
+                    // Half a cluster cannot be rolled back: wait for the node.
+                    let error = error.hint("the journal (`upshift status`) says what each node has done; once the node answers, `upshift resume` carries on (or `upshift rollback` goes back)");
+                    return finish(
+                        ctx,
+                        RunStatus::NeedsOperator,
+                        Outcome::NeedsOperator,
+                        Some(&error),
+                    );
+                }
+                return match ctx.on_failure {
+                    OnFailure::Stop => finish(
+                        ctx,
+                        RunStatus::NeedsOperator,
+                        Outcome::NeedsOperator,
+                        Some(&error),
+                    ),
+                    OnFailure::Rollback => undo::all(ctx, Some(error)),
+                };
+            }
+        }
+    }
+    let outcome = match plan.kind {
+        RunKind::Upgrade => Outcome::Upgraded,
+        RunKind::Rollback => Outcome::Reverted,
+    };
+    finish(ctx, RunStatus::Succeeded, outcome, None)
+}

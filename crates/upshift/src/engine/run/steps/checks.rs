@@ -1,0 +1,61 @@
+//! Checks: the new version must prove it works before maintenance ends.
+//!
+//! The instance's `[[checks]]` run once, from here; each node's own checks
+//! run for that node, all nodes at once: HTTP, version and SQL checks from
+//! here, command checks on the node itself.
+
+use crate::drivers::checks::CheckOutcome;
+use crate::drivers::node::Node;
+use crate::engine::checks;
+use crate::engine::run::nodes::on_nodes;
+use crate::engine::run::{Ctx, Done};
+use crate::support::error::{Error, Result};
+use crate::support::version::Version;
+
+pub fn apply(ctx: &mut Ctx) -> Result<Done> {
+    let to = ctx.to.clone();
+    verify(ctx, &to)
+}
+
+/// Runs every check, the instance's and every node's, expecting `version`.
+pub fn verify(ctx: &mut Ctx, version: &Version) -> Result<Done> {
+    let outcomes = checks::run_here(ctx.inst, &ctx.vars, &ctx.inst.loaded.file.checks, version);
+    let mut detail = format!("{} check(s) pass", outcomes.len());
+    fail_on(&outcomes, "")?;
+    if ctx.inst.is_cluster() {
+        let nodes = ctx.inst.all_nodes();
+        detail.push_str(&format!("; {}", self::nodes(ctx, &nodes, version)?));
+    }
+    Ok(Done::detail(detail))
+}
+
+/// Runs the own checks of `nodes`, in parallel, expecting `version`.
+pub fn nodes(ctx: &mut Ctx, nodes: &[&dyn Node], version: &Version) -> Result<String> {
+    let (inst, vars) = (ctx.inst, ctx.vars.clone());
+    let counts = on_nodes(ctx, nodes, |node| {
+        let outcomes = checks::of_node(inst, node, &vars, version)?;
+        fail_on(&outcomes, &format!("{}: ", node.name()))?;
+        Ok(outcomes.len())
+    })?;
+    Ok(format!(
+        "{} node check(s) pass on {} node(s)",
+        counts.iter().sum::<usize>(),
+        nodes.len()
+    ))
+}
+
+/// An error listing the failed outcomes, if any.
+fn fail_on(outcomes: &[CheckOutcome], prefix: &str) -> Result<()> {
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !o.ok)
+        .map(|o| format!("{prefix}{}: {}", o.name, o.detail))
+        .collect();
+    match failed.is_empty() {
+        true => Ok(()),
+        false => Err(Error::failed(format!(
+            "check(s) failed: {}",
+            failed.join("; ")
+        ))),
+    }
+}

@@ -1,0 +1,59 @@
+//! Maintenance mode on and off, and the drain in between.
+
+use crate::drivers::drain;
+use crate::engine::plan::RunKind;
+use crate::engine::run::{Ctx, Done};
+use crate::support::error::{Error, Result};
+
+pub fn set(ctx: &mut Ctx, on: bool) -> Result<Done> {
+    if on && server_down_in_rollback(ctx)? {
+        return Ok(Done::skipped(
+            "the server is down: nothing to put in maintenance",
+        ));
+    }
+    let maintenance = &ctx.inst.maintenance;
+    if maintenance.status().ok().flatten() == Some(on) {
+        return Ok(Done::skipped(format!(
+            "maintenance already {}",
+            if on { "on" } else { "off" }
+        )));
+    }
+    maintenance.set(on)?;
+    Ok(Done::detail(format!(
+        "maintenance {} ({})",
+        if on { "on" } else { "off" },
+        maintenance.action(on)
+    )))
+}
+
+/// In a rollback run, the version being left may be down; then there is no
+/// maintenance API to call and no work to drain.
+fn server_down_in_rollback(ctx: &Ctx) -> Result<bool> {
+    if ctx.plan.kind != RunKind::Rollback {
+        return Ok(false);
+    }
+    for node in &ctx.inst.nodes {
+        if node.is_running()? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+pub fn drain(ctx: &mut Ctx) -> Result<Done> {
+    if server_down_in_rollback(ctx)? {
+        return Ok(Done::skipped("the server is down: no work to drain"));
+    }
+    let cfg = ctx
+        .inst
+        .loaded
+        .file
+        .drain
+        .as_ref()
+        .ok_or_else(|| Error::failed("no [drain] section"))?;
+    let waited = drain::wait(cfg, &ctx.inst.client, &|_| {})?;
+    Ok(Done::detail(format!(
+        "no work running (waited {} ms)",
+        waited.as_millis()
+    )))
+}

@@ -1,0 +1,46 @@
+//! Migrate: run the new version's schema upgrade command, once, on the
+//! first node, and only once every node is proven stopped: a node still
+//! running against a database being upgraded is how clusters get corrupted.
+
+use crate::config::MigrationConfig;
+use crate::drivers::node::Node;
+use crate::engine::run::nodes::on_nodes;
+use crate::engine::run::{Ctx, Done};
+use crate::support::error::{Error, Result};
+
+pub fn apply(ctx: &mut Ctx) -> Result<Done> {
+    let MigrationConfig::Command { run, timeout } = &ctx.inst.loaded.file.migration else {
+        return Ok(Done::skipped("the server migrates itself on start"));
+    };
+    refuse_if_any_runs(ctx, &ctx.inst.all_nodes())?;
+    let primary = ctx.inst.primary();
+    primary.run(run, &ctx.from, &ctx.to, *timeout, "migration")?;
+    Ok(Done::detail(format!(
+        "`{}` succeeded on {}",
+        run[0],
+        primary.name()
+    )))
+}
+
+/// On a cluster, refuses to go on while any of `nodes` runs: the database
+/// is about to be upgraded.
+pub fn refuse_if_any_runs(ctx: &mut Ctx, nodes: &[&dyn Node]) -> Result<()> {
+    if !ctx.inst.is_cluster() {
+        return Ok(());
+    }
+    let running = on_nodes(ctx, nodes, |node| node.is_running())?;
+    let names: Vec<&str> = nodes
+        .iter()
+        .zip(&running)
+        .filter(|(_, r)| **r)
+        .map(|(n, _)| n.name())
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    Err(Error::failed(format!(
+        "refusing to upgrade the database: {} still running",
+        names.join(", ")
+    ))
+    .hint("every node must be stopped while the database is upgraded; something restarted it (a watchdog?)"))
+}

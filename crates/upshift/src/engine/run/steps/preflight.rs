@@ -1,0 +1,105 @@
+//! Preflight: prove the upgrade can go ahead before anything changes.
+//!
+//! Database reachable, service running on the version the plan starts from,
+//! room for the backup and the new release, and the server healthy now (its
+//! HTTP checks pass): upshift never starts by upgrading a broken server,
+//! because afterwards nobody could tell which version broke it.
+//! Every failure here is bad input: exit 2, nothing changed. A rollback run
+//! skips the service and health conditions: the version it leaves may be
+//! down or broken, which is why it is being rolled back.
+
+use crate::config::CheckConfig;
+use crate::drivers::checks::{self, CheckContext};
+use crate::engine::backup;
+use crate::engine::plan::RunKind;
+use crate::engine::run::nodes::on_nodes;
+use crate::engine::run::{Ctx, Done};
+use crate::support::error::{Error, Result};
+
+pub fn apply(ctx: &mut Ctx) -> Result<Done> {
+    run(ctx).map_err(Error::into_input)
+}
+
+fn run(ctx: &mut Ctx) -> Result<Done> {
+    let inst = ctx.inst;
+    inst.db.ping()?;
+    let notes = inst.db.preflight()?;
+    // A rollback run goes back from a version that may be the problem: it
+    // neither needs it running nor healthy.
+    let rollback = ctx.plan.kind == RunKind::Rollback;
+    let from = ctx.from.clone();
+    let need = ctx
+        .plan
+        .release
+        .as_ref()
+        .and_then(|r| r.size)
+        .map(|s| s.saturating_mul(4));
+    on_nodes(ctx, &inst.all_nodes(), |node| {
+        let current = node.current()?;
+        if current.as_ref() != Some(&from) {
+            return Err(Error::input(format!(
+                "{} runs {}, the plan starts from {from}",
+                node.describe(),
+                current.map_or("no version".to_string(), |v| v.to_string())
+            ))
+            .hint("every node must run the same version; run `upshift plan` again"));
+        }
+        if !rollback && !node.is_running()? {
+            return Err(Error::input(format!("the service is not running ({})", node.describe_service()))
+                .hint("upshift upgrades a running, healthy server: start it and check it with `upshift check`"));
+        }
+        if let Some(need) = need {
+            let free = node.free_space()?;
+            if free < need {
+                return Err(Error::input(format!(
+                    "not enough disk space on {} to unpack the release ({free} bytes free, about {need} needed)",
+                    node.describe()
+                )));
+            }
+        }
+        Ok(())
+    })?;
+    backup::check_space(inst)?;
+    let health: Vec<CheckConfig> = inst
+        .loaded
+        .file
+        .checks
+        .iter()
+        .chain(inst.nodes.iter().flat_map(|n| n.checks()))
+        .filter(|c| !rollback && matches!(c, CheckConfig::Http { .. }))
+        .cloned()
+        .collect();
+    let check_ctx = CheckContext {
+        client: &inst.client,
+        instance_dir: &inst.loaded.dir,
+        vars: &ctx.vars,
+        db: inst.db.as_ref(),
+        expect_version: Some(&ctx.from),
+    };
+    let failed: Vec<String> = checks::run_all(&health, &check_ctx)
+        .into_iter()
+        .filter(|o| !o.ok)
+        .map(|o| format!("{}: {}", o.name, o.detail))
+        .collect();
+    if !failed.is_empty() {
+        return Err(Error::input(format!(
+            "the server is not healthy before the upgrade: {}",
+            failed.join("; ")
+        ))
+        .hint("fix it first; `upshift check` runs the checks"));
+    }
+    let mut detail = format!(
+        "{} running{}, database reachable, {} health check(s) pass, disk space ok",
+        ctx.from,
+        match inst.is_cluster() {
+            true => format!(" on {} nodes", inst.nodes.len()),
+            false => String::new(),
+        },
+        health.len()
+    );
+    for note in notes {
+        detail.push_str("; ");
+        detail.push_str(&note);
+    }
+    Ok(Done::detail(detail))
+}

@@ -1,0 +1,121 @@
+//! Stopping the old version and starting the new one, and the reverse.
+//!
+//! On a cluster, `stop` stops every node at once and proves each is gone;
+//! `start` starts the first node only (it has the migrated database) and
+//! checks it before `join` switches and starts the others in parallel.
+
+use crate::config::MigrationConfig;
+use crate::drivers::node::Node;
+use crate::engine::plan::RunKind;
+use crate::engine::run::nodes::on_nodes;
+use crate::engine::run::{Ctx, Done};
+use crate::support::error::Result;
+
+/// `stop`, and the undo of `start`: every node stops (a node started by
+/// hand included), so that the database changes under no one.
+pub fn stop(ctx: &mut Ctx) -> Result<Done> {
+    let nodes = ctx.inst.all_nodes();
+    let stopped = stop_nodes(ctx, &nodes)?;
+    if stopped == 0 {
+        return Ok(Done::skipped("service already stopped"));
+    }
+    Ok(Done::detail(format!(
+        "stopped {}",
+        describe(ctx, &nodes, stopped)
+    )))
+}
+
+/// Stops those of `nodes` that run; how many did.
+fn stop_nodes(ctx: &mut Ctx, nodes: &[&dyn Node]) -> Result<usize> {
+    let stopped = on_nodes(ctx, nodes, |node| {
+        if !node.is_running()? {
+            return Ok(false);
+        }
+        node.stop()?;
+        Ok(true)
+    })?;
+    Ok(stopped.into_iter().filter(|s| *s).count())
+}
+
+pub fn start(ctx: &mut Ctx) -> Result<Done> {
+    let primary = ctx.inst.primary();
+    let to = ctx.to.clone();
+    if matches!(ctx.inst.loaded.file.migration, MigrationConfig::OnStart)
+        && ctx.plan.kind == RunKind::Upgrade
+    {
+        // The first node upgrades the database as it starts: the others
+        // must be down, as for a migration command.
+        let others: Vec<&dyn Node> = ctx.inst.all_nodes().split_off(1);
+        super::migrate::refuse_if_any_runs(ctx, &others)?;
+    }
+    // Also when running (a resumed run): start then only waits for ready,
+    // and runs the service's after_start hooks, which may not have run.
+    let started = on_nodes(ctx, &[primary], |node| {
+        let was_running = node.is_running()?;
+        node.start(&to)?;
+        Ok(!was_running)
+    })?;
+    let mut detail = match started[0] {
+        true => format!("started {} on {to}", primary.describe_service()),
+        false => "service already running".to_string(),
+    };
+    if ctx.inst.is_cluster() {
+        let checked = super::checks::nodes(ctx, &[primary], &to)?;
+        detail.push_str(&format!("; {checked}"));
+    } else if !started[0] {
+        return Ok(Done::skipped(detail));
+    }
+    Ok(Done::detail(detail))
+}
+
+/// `join`: the other nodes switch to the new version and start, in parallel.
+pub fn join(ctx: &mut Ctx) -> Result<Done> {
+    let others: Vec<&dyn Node> = ctx.inst.all_nodes().split_off(1);
+    let to = ctx.to.clone();
+    on_nodes(ctx, &others, |node| {
+        node.switch(&to)?;
+        node.start(&to)
+    })?;
+    Ok(Done::detail(format!(
+        "{} node(s) switched to {to} and started",
+        others.len()
+    )))
+}
+
+/// Undo of `join`: the other nodes stop and switch back.
+pub fn leave(ctx: &mut Ctx) -> Result<Done> {
+    let others: Vec<&dyn Node> = ctx.inst.all_nodes().split_off(1);
+    let from = ctx.from.clone();
+    on_nodes(ctx, &others, |node| {
+        node.stop()?;
+        node.switch(&from)
+    })?;
+    Ok(Done::detail(format!(
+        "{} node(s) stopped and back on {from}",
+        others.len()
+    )))
+}
+
+/// Undo of `stop`: start the version `current` points at again on every
+/// node (the old one, once `switch` is undone) and prove it works.
+pub fn restart_old(ctx: &mut Ctx) -> Result<Done> {
+    let nodes = ctx.inst.all_nodes();
+    let from = ctx.from.clone();
+    // Templated for the old version: `{version}` and `{dir}` must not name
+    // the version being rolled back. A running service is only waited for
+    // (and its after_start hooks run).
+    on_nodes(ctx, &nodes, |node| node.start(&from))?;
+    let checked = super::checks::verify(ctx, &from)?;
+    Ok(Done::detail(format!(
+        "{} running again; {}",
+        from, checked.detail
+    )))
+}
+
+/// "the service" on one server, "N of M nodes" on a cluster.
+fn describe(ctx: &Ctx, nodes: &[&dyn Node], count: usize) -> String {
+    match ctx.inst.is_cluster() {
+        true => format!("{count} of {} nodes", nodes.len()),
+        false => nodes[0].describe_service(),
+    }
+}

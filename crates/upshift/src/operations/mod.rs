@@ -1,0 +1,7 @@
+//! Operations built on the engine: a test instance cloned from production,
+//! a rehearsal of production's plan on such a clone, and the node agent that
+//! serves a remote node's requests on that node.
+
+pub mod agent;
+pub mod clone;
+pub mod rehearse;
