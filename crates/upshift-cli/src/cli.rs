@@ -55,6 +55,7 @@ pub enum Command {
     /// Run the instance's checks against the running server.
     Check(JsonFlag),
     /// Upgrade a throwaway sample server, for real.
+    #[cfg(feature = "demo")]
     Demo(DemoArgs),
     /// Make a test instance from production's latest verified backup.
     Clone(CloneArgs),
@@ -213,6 +214,7 @@ pub enum MaintenanceAction {
     Status,
 }
 
+#[cfg(feature = "demo")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Keep the demo instance in DIR (instance file, data, backups).
@@ -229,6 +231,7 @@ pub struct DemoArgs {
     pub json: bool,
 }
 
+#[cfg(feature = "demo")]
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum DemoBreak {
     Migration,

@@ -4,6 +4,7 @@
 mod backup;
 mod check;
 mod clone;
+#[cfg(feature = "demo")]
 mod demo;
 mod history;
 mod init;
@@ -35,6 +36,7 @@ impl Command {
                 | crate::cli::BackupsAction::Verify(j)
                 | crate::cli::BackupsAction::Prune(j) => j.json,
             },
+            #[cfg(feature = "demo")]
             Command::Demo(d) => d.json,
             Command::Clone(c) => c.json,
             Command::Rehearse(r) => r.target.json,
@@ -49,6 +51,7 @@ impl Command {
 /// Runs the command `cli` names.
 pub fn dispatch(cli: &Cli) -> Result<i32> {
     match &cli.command {
+        #[cfg(feature = "demo")]
         Command::Demo(args) => return demo::run(args),
         Command::NodeAgent => return node_agent(),
         Command::Init(args) => return init::run(args),
@@ -69,7 +72,9 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Check(flag) => check::run(&inst, flag.json),
         Command::Clone(args) => clone::run(&inst, args),
         Command::Rehearse(args) => rehearse::run(&inst, args),
-        Command::Demo(_) | Command::NodeAgent | Command::Init(_) => {
+        #[cfg(feature = "demo")]
+        Command::Demo(_) => unreachable!("handled above"),
+        Command::NodeAgent | Command::Init(_) => {
             unreachable!("handled above")
         }
     }
