@@ -19,6 +19,12 @@ pub struct Cli {
     /// Where upshift keeps its journal, catalog and backups (overrides the file).
     #[arg(long, global = true)]
     pub state_dir: Option<PathBuf>,
+    /// Log more on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Log only errors on stderr (warnings are shown by default).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }

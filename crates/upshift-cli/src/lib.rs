@@ -23,6 +23,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             };
         }
     };
+    output::log::init(cli.verbose, cli.quiet);
     let json = cli.command.json();
     match commands::dispatch(&cli) {
         Ok(code) => code,

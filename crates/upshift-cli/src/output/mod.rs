@@ -2,6 +2,7 @@
 //! errors, and the JSON-lines form of each.
 
 pub mod error;
+pub mod log;
 pub mod progress;
 pub mod report;
 
