@@ -25,6 +25,9 @@ pub struct Cli {
     /// Log only errors on stderr (warnings are shown by default).
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// One JSON value per line on stdout, of the types in docs/json.md.
+    #[arg(long, global = true)]
+    pub json: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -40,9 +43,9 @@ pub enum Command {
     /// Undo an unfinished run, or go back from the last succeeded upgrade.
     Rollback(RollbackArgs),
     /// Show the instance and its last run.
-    Status(JsonFlag),
+    Status,
     /// Show past upgrades.
-    History(JsonFlag),
+    History,
     /// Take a backup now.
     Backup {
         #[arg(value_enum)]
@@ -59,7 +62,7 @@ pub enum Command {
         action: MaintenanceAction,
     },
     /// Run the instance's checks against the running server.
-    Check(JsonFlag),
+    Check,
     /// Upgrade a throwaway sample server, for real.
     #[cfg(feature = "demo")]
     Demo(DemoArgs),
@@ -109,9 +112,6 @@ pub struct CloneArgs {
     /// Take new backups first (maintenance on, back up, maintenance off).
     #[arg(long)]
     pub fresh_backup: bool,
-    /// One JSON object per line.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -134,9 +134,6 @@ pub struct Target {
     /// Allow a major version upgrade.
     #[arg(long)]
     pub allow_major: bool,
-    /// One JSON object per line.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -164,9 +161,6 @@ pub struct ResumeArgs {
     /// What to do when a step fails inside the maintenance window.
     #[arg(long, value_enum, default_value_t = OnFailure::Rollback)]
     pub on_failure: OnFailure,
-    /// One JSON object per line.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -185,16 +179,6 @@ pub struct RollbackArgs {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// One JSON object per line.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct JsonFlag {
-    /// JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -206,11 +190,11 @@ pub enum BackupWhat {
 #[derive(Debug, Subcommand)]
 pub enum BackupsAction {
     /// List the catalog.
-    List(JsonFlag),
+    List,
     /// Check every catalogued backup again (hash, integrity, decryption).
-    Verify(JsonFlag),
+    Verify,
     /// Delete backups beyond the retention policy ([backups] keep_db, keep_keys).
-    Prune(JsonFlag),
+    Prune,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -232,9 +216,6 @@ pub struct DemoArgs {
     /// A cluster of N nodes sharing one database.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub nodes: u16,
-    /// One JSON object per line.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[cfg(feature = "demo")]

@@ -24,7 +24,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         }
     };
     output::log::init(cli.verbose, cli.quiet);
-    let json = cli.command.json();
+    let json = cli.json;
     match commands::dispatch(&cli) {
         Ok(code) => code,
         Err(error) => output::error::report(&error, json),

@@ -2,13 +2,13 @@
 
 use crate::cli::{BackupWhat, BackupsAction};
 use crate::output;
-use serde_json::json;
 use upshift::engine::backup::{self, KeysOutcome};
 use upshift::engine::instance::Instance;
 use upshift::engine::state::BackupRecord;
+use upshift::operations::output::{Backups, Output, Verified};
 use upshift::Result;
 
-pub fn take(inst: &Instance, what: BackupWhat) -> Result<i32> {
+pub fn take(inst: &Instance, what: BackupWhat, json: bool) -> Result<i32> {
     let _lock = inst.lock("backup")?;
     let state = inst.state()?;
     let version = inst.current_version()?;
@@ -21,32 +21,36 @@ pub fn take(inst: &Instance, what: BackupWhat) -> Result<i32> {
             backup::database(inst, &state, None, &version, &|_, _| {})?
         }
     };
-    println!(
-        "backup #{} written and verified: {} ({} bytes)",
-        record.id,
-        record.path.display(),
-        record.size
-    );
+    if json {
+        output::json_line(&Output::Backup(record));
+    } else {
+        println!(
+            "backup #{} written and verified: {} ({} bytes)",
+            record.id,
+            record.path.display(),
+            record.size
+        );
+    }
     Ok(0)
 }
 
-pub fn catalog(inst: &Instance, action: &BackupsAction) -> Result<i32> {
+pub fn catalog(inst: &Instance, action: &BackupsAction, json: bool) -> Result<i32> {
     let state = inst.state()?;
     match action {
-        BackupsAction::List(flag) => {
+        BackupsAction::List => {
             let backups = state.backups(None)?;
-            if flag.json {
-                output::json_line(&json!({ "type": "backups", "backups": backups }));
+            if json {
+                output::json_line(&Output::Backups(Backups { backups }));
             } else {
                 backups.iter().for_each(line);
             }
             Ok(0)
         }
-        BackupsAction::Prune(flag) => {
+        BackupsAction::Prune => {
             let _lock = inst.lock("backups prune")?;
             let pruned = backup::prune(inst, &state)?;
-            if flag.json {
-                output::json_line(&json!({ "type": "pruned", "backups": pruned }));
+            if json {
+                output::json_line(&Output::Pruned(Backups { backups: pruned }));
             } else if pruned.is_empty() {
                 println!("nothing to prune");
             } else {
@@ -56,14 +60,15 @@ pub fn catalog(inst: &Instance, action: &BackupsAction) -> Result<i32> {
             }
             Ok(0)
         }
-        BackupsAction::Verify(flag) => {
+        BackupsAction::Verify => {
             let mut failed = 0;
             for record in state.backups(None)? {
                 let result = backup::verify(inst, &state, &record);
-                if flag.json {
-                    output::json_line(&json!({
-                        "type": "verified", "id": record.id, "ok": result.is_ok(),
-                        "error": result.as_ref().err().map(|e| e.chain()),
+                if json {
+                    output::json_line(&Output::Verified(Verified {
+                        id: record.id,
+                        ok: result.is_ok(),
+                        error: result.as_ref().err().map(|e| e.chain()),
                     }));
                 } else {
                     match &result {

@@ -2,16 +2,19 @@
 //! and on a cluster every node's own checks, named `<node>: <check>`.
 
 use crate::output;
-use serde_json::json;
 use upshift::engine::checks;
 use upshift::engine::instance::Instance;
+use upshift::operations::output::{Checks, Output};
 use upshift::Result;
 
 pub fn run(inst: &Instance, json: bool) -> Result<i32> {
     let outcomes = checks::of_instance(inst)?;
     let ok = outcomes.iter().all(|o| o.ok);
     if json {
-        output::json_line(&json!({ "type": "checks", "ok": ok, "checks": outcomes }));
+        output::json_line(&Output::Checks(Checks {
+            ok,
+            checks: outcomes,
+        }));
     } else {
         for o in &outcomes {
             println!(

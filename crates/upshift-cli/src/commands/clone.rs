@@ -4,9 +4,10 @@ use crate::cli::CloneArgs;
 use crate::output::{self, progress::Progress};
 use upshift::engine::instance::Instance;
 use upshift::operations::clone::{self, CloneRequest};
+use upshift::operations::output::Output;
 use upshift::Result;
 
-pub fn run(inst: &Instance, args: &CloneArgs) -> Result<i32> {
+pub fn run(inst: &Instance, args: &CloneArgs, json: bool) -> Result<i32> {
     let _lock = inst.lock("clone")?;
     let state = inst.state()?;
     let request = CloneRequest {
@@ -14,11 +15,9 @@ pub fn run(inst: &Instance, args: &CloneArgs) -> Result<i32> {
         dir: args.dir.clone(),
         fresh_backup: args.fresh_backup,
     };
-    let cloned = clone::create(inst, &state, &request, &Progress::new(args.json))?;
-    if args.json {
-        let mut value = serde_json::to_value(&cloned).unwrap_or_default();
-        value["type"] = "clone".into();
-        output::json_line(&value);
+    let cloned = clone::create(inst, &state, &request, &Progress::new(json))?;
+    if json {
+        output::json_line(&Output::Clone(cloned));
     } else {
         println!(
             "clone {} of {} runs {} on port {}, from database backup #{} ({})",

@@ -16,15 +16,15 @@ use sample_server::fixture::{self, Options};
 use sample_server::manifest::Break;
 use std::path::{Path, PathBuf};
 use upshift::engine::instance::Instance;
-use upshift::engine::plan::{self, Request};
-use upshift::engine::run;
+use upshift::engine::plan::Request;
 use upshift::engine::run::OnFailure;
+use upshift::operations::runs::{self, Action};
 use upshift::{Error, Result};
 
 /// The release a `--break` switch is put into: the minor upgrade's target.
 const BROKEN_RELEASE: &str = "2026.2.0";
 
-pub fn run(args: &DemoArgs) -> Result<i32> {
+pub fn run(args: &DemoArgs, json: bool) -> Result<i32> {
     let server_bin = sample_server::package::locate_server_binary().map_err(|e| {
         Error::input(format!("{e:#}")).hint("run `cargo build --release --workspace` first")
     })?;
@@ -38,7 +38,7 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
         cluster,
         ..Options::default()
     };
-    if !args.json {
+    if !json {
         match args.nodes {
             1 => println!("setting up a sample server in {}", dir.display()),
             n => println!(
@@ -59,16 +59,14 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
         node.start(&current)?;
     }
     queue_work(&inst, &fx.base_url)?;
-    let progress = Progress::new(args.json);
-    let _lock = inst.lock("demo")?;
-    let state = inst.state()?;
-    let plan = plan::make(&inst, &state, &Request::default(), &progress)?;
-    if !args.json {
-        report::plan(&plan);
+    let progress = Progress::new(json);
+    let prepared = runs::upgrade(&inst, &Request::default(), OnFailure::Rollback, &progress)?;
+    if let (false, Action::Upgrade { plan, .. }) = (json, &prepared.action) {
+        report::plan(plan);
     }
-    let report = run::execute(&inst, &state, &plan, OnFailure::Rollback, &progress)?;
-    let code = report::emit(&report, args.json);
-    if !args.json {
+    let report = prepared.carry_out(&inst, &progress)?;
+    let code = report::emit(&report, json);
+    if !json {
         if let Some(keep) = &args.keep {
             println!(
                 "\nkept in {}; the server is still running. Try:",

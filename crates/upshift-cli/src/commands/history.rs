@@ -1,8 +1,8 @@
 //! `upshift history`: past upgrades, newest first.
 
 use crate::output::{self, ms};
-use serde_json::json;
 use upshift::engine::instance::Instance;
+use upshift::operations::output::{History, Output};
 use upshift::Result;
 
 pub fn run(inst: &Instance, json: bool) -> Result<i32> {
@@ -10,7 +10,7 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
     let installs = state.history()?;
     let runs = state.runs(50)?;
     if json {
-        output::json_line(&json!({ "type": "history", "installs": installs, "runs": runs }));
+        output::json_line(&Output::History(History { installs, runs }));
         return Ok(0);
     }
     if runs.is_empty() {

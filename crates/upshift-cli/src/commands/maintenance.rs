@@ -1,23 +1,33 @@
 //! `upshift maintenance on|off|status`.
 
 use crate::cli::MaintenanceAction;
+use crate::output;
 use upshift::engine::instance::Instance;
+use upshift::operations::output::{Maintenance, Output};
 use upshift::Result;
 
-pub fn run(inst: &Instance, action: MaintenanceAction) -> Result<i32> {
+pub fn run(inst: &Instance, action: MaintenanceAction, json: bool) -> Result<i32> {
     let maintenance = &inst.maintenance;
-    match action {
+    let on = match action {
         MaintenanceAction::On | MaintenanceAction::Off => {
             let _lock = inst.lock("maintenance")?;
             let on = matches!(action, MaintenanceAction::On);
             maintenance.set(on)?;
-            println!("maintenance {}", if on { "on" } else { "off" });
+            Some(on)
         }
-        MaintenanceAction::Status => match maintenance.status()? {
-            Some(true) => println!("maintenance on"),
-            Some(false) => println!("maintenance off"),
-            None => println!("maintenance unknown ({})", maintenance.describe()),
-        },
+        MaintenanceAction::Status => maintenance.status()?,
+    };
+    if json {
+        output::json_line(&Output::Maintenance(Maintenance {
+            on,
+            driver: maintenance.describe(),
+        }));
+        return Ok(0);
+    }
+    match on {
+        Some(true) => println!("maintenance on"),
+        Some(false) => println!("maintenance off"),
+        None => println!("maintenance unknown ({})", maintenance.describe()),
     }
     Ok(0)
 }

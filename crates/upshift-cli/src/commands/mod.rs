@@ -18,60 +18,37 @@ mod upgrade;
 
 use crate::cli::{Cli, Command};
 use std::io::{BufRead, IsTerminal, Write};
+use upshift::engine::guard::{self, Intent};
 use upshift::engine::instance::Instance;
-use upshift::engine::state::State;
 use upshift::{Error, Result};
-
-impl Command {
-    /// Whether the command was asked for JSON output.
-    pub fn json(&self) -> bool {
-        match self {
-            Command::Plan(t) => t.json,
-            Command::Upgrade(u) => u.target.json,
-            Command::Resume(r) => r.json,
-            Command::Rollback(r) => r.json,
-            Command::Status(j) | Command::History(j) | Command::Check(j) => j.json,
-            Command::Backups { action } => match action {
-                crate::cli::BackupsAction::List(j)
-                | crate::cli::BackupsAction::Verify(j)
-                | crate::cli::BackupsAction::Prune(j) => j.json,
-            },
-            #[cfg(feature = "demo")]
-            Command::Demo(d) => d.json,
-            Command::Clone(c) => c.json,
-            Command::Rehearse(r) => r.target.json,
-            Command::Backup { .. }
-            | Command::Maintenance { .. }
-            | Command::NodeAgent
-            | Command::Init(_) => false,
-        }
-    }
-}
 
 /// Runs the command `cli` names.
 pub fn dispatch(cli: &Cli) -> Result<i32> {
+    let json = cli.json;
     match &cli.command {
         #[cfg(feature = "demo")]
-        Command::Demo(args) => return demo::run(args),
+        Command::Demo(args) => return demo::run(args, json),
         Command::NodeAgent => return node_agent(),
-        Command::Init(args) => return init::run(args),
+        Command::Init(args) => return init::run(args, json),
         _ => {}
     }
     let inst = Instance::open(&cli.config, cli.state_dir.as_deref())?;
-    mind_unfinished(&inst, &cli.command)?;
+    if let Some(warning) = guard::mind_unfinished(&inst, intent(&cli.command))? {
+        eprintln!("warning: {warning}");
+    }
     match &cli.command {
-        Command::Plan(target) => plan::run(&inst, target),
-        Command::Upgrade(args) => upgrade::run(&inst, args),
-        Command::Resume(args) => resume::run(&inst, args),
-        Command::Rollback(args) => rollback::run(&inst, args),
-        Command::Status(flag) => status::run(&inst, flag.json),
-        Command::History(flag) => history::run(&inst, flag.json),
-        Command::Backup { what } => backup::take(&inst, *what),
-        Command::Backups { action } => backup::catalog(&inst, action),
-        Command::Maintenance { action } => maintenance::run(&inst, *action),
-        Command::Check(flag) => check::run(&inst, flag.json),
-        Command::Clone(args) => clone::run(&inst, args),
-        Command::Rehearse(args) => rehearse::run(&inst, args),
+        Command::Plan(target) => plan::run(&inst, target, json),
+        Command::Upgrade(args) => upgrade::run(&inst, args, json),
+        Command::Resume(args) => resume::run(&inst, args, json),
+        Command::Rollback(args) => rollback::run(&inst, args, json),
+        Command::Status => status::run(&inst, json),
+        Command::History => history::run(&inst, json),
+        Command::Backup { what } => backup::take(&inst, *what, json),
+        Command::Backups { action } => backup::catalog(&inst, action, json),
+        Command::Maintenance { action } => maintenance::run(&inst, *action, json),
+        Command::Check => check::run(&inst, json),
+        Command::Clone(args) => clone::run(&inst, args, json),
+        Command::Rehearse(args) => rehearse::run(&inst, args, json),
         #[cfg(feature = "demo")]
         Command::Demo(_) => unreachable!("handled above"),
         Command::NodeAgent | Command::Init(_) => {
@@ -80,36 +57,17 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
     }
 }
 
-/// While a run is unfinished, commands that would build on the instance's
-/// state (clone, rehearse) refuse, and the others say so before they act.
-/// `upgrade` refuses on its own, under its lock; `status`, `history`,
-/// `resume` and `rollback` are how an operator settles the run.
-fn mind_unfinished(inst: &Instance, command: &Command) -> Result<()> {
-    let settling = matches!(
-        command,
-        Command::Status(_)
-            | Command::History(_)
-            | Command::Resume(_)
-            | Command::Rollback(_)
-            | Command::Upgrade(_)
-    );
-    if settling {
-        return Ok(());
+/// How an unfinished run bears on `command` (the rules are the engine's).
+fn intent(command: &Command) -> Intent {
+    match command {
+        Command::Status
+        | Command::History
+        | Command::Resume(_)
+        | Command::Rollback(_)
+        | Command::Upgrade(_) => Intent::Settle,
+        Command::Clone(_) | Command::Rehearse(_) => Intent::Build,
+        _ => Intent::Other,
     }
-    let state = inst.state()?;
-    if matches!(command, Command::Clone(_) | Command::Rehearse(_)) {
-        return refuse_unfinished(&state);
-    }
-    if let Some(run) = state.unfinished_run()? {
-        eprintln!(
-            "warning: run {} ({} -> {}) did not finish ({}); `upshift status` shows where it stopped, `upshift resume` or `upshift rollback` settles it",
-            run.id,
-            run.from,
-            run.to,
-            run.status.as_str()
-        );
-    }
-    Ok(())
 }
 
 /// `upshift node-agent`: one request from upshift on another machine.
@@ -133,20 +91,5 @@ fn confirm(question: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::input("cancelled; nothing changed"))
-    }
-}
-
-/// Refuses to start a new run while one is unfinished.
-fn refuse_unfinished(state: &State) -> Result<()> {
-    match state.unfinished_run()? {
-        Some(run) => Err(Error::input(format!(
-            "run {} ({} -> {}) did not finish: it is {}",
-            run.id,
-            run.from,
-            run.to,
-            run.status.as_str()
-        ))
-        .hint("`upshift status` shows where it stopped; `upshift resume` carries it on, `upshift rollback` undoes it")),
-        None => Ok(()),
     }
 }

@@ -4,13 +4,14 @@ use crate::cli::Target;
 use crate::output::{self, progress::Progress, report};
 use upshift::engine::instance::Instance;
 use upshift::engine::plan::{self, Request};
+use upshift::operations::output::Output;
 use upshift::Result;
 
-pub fn run(inst: &Instance, target: &Target) -> Result<i32> {
+pub fn run(inst: &Instance, target: &Target, json: bool) -> Result<i32> {
     let state = inst.state()?;
-    let plan = plan::make(inst, &state, &request(target)?, &Progress::new(target.json))?;
-    if target.json {
-        output::json_line(&report::plan_json(&plan));
+    let plan = plan::make(inst, &state, &request(target)?, &Progress::new(json))?;
+    if json {
+        output::json_line(&Output::Plan(plan));
     } else {
         report::plan(&plan);
     }

@@ -3,11 +3,11 @@
 use crate::cli::RehearseArgs;
 use crate::output::{self, progress::Progress, report};
 use upshift::engine::instance::Instance;
+use upshift::operations::output::{Output, RehearsalSummary};
 use upshift::operations::rehearse::{self, RehearseRequest};
 use upshift::Result;
 
-pub fn run(inst: &Instance, args: &RehearseArgs) -> Result<i32> {
-    let json = args.target.json;
+pub fn run(inst: &Instance, args: &RehearseArgs, json: bool) -> Result<i32> {
     let request = RehearseRequest {
         plan: super::plan::request(&args.target)?,
         keep: args.keep,
@@ -15,7 +15,7 @@ pub fn run(inst: &Instance, args: &RehearseArgs) -> Result<i32> {
     };
     let rehearsal = rehearse::rehearse(inst, &request, &Progress::new(json))?;
     if json {
-        output::json_line(&report::rehearsal_json(&rehearsal));
+        output::json_line(&Output::Rehearsal(RehearsalSummary::of(&rehearsal)));
     } else {
         report::rehearsal(&rehearsal);
     }

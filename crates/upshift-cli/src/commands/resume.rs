@@ -3,18 +3,12 @@
 use crate::cli::ResumeArgs;
 use crate::output::{progress::Progress, report};
 use upshift::engine::instance::Instance;
-use upshift::engine::run;
-use upshift::{Error, Result};
+use upshift::operations::runs::{self, Action};
+use upshift::Result;
 
-pub fn run(inst: &Instance, args: &ResumeArgs) -> Result<i32> {
-    let _lock = inst.lock("resume")?;
-    let state = inst.state()?;
-    let run = state.unfinished_run()?.ok_or_else(|| {
-        Error::input("there is no unfinished run to resume")
-            .hint("`upshift status` shows the last run")
-    })?;
-    let progress = Progress::new(args.json);
-    if !args.json {
+pub fn run(inst: &Instance, args: &ResumeArgs, json: bool) -> Result<i32> {
+    let prepared = runs::resume(inst, args.on_failure.into())?;
+    if let (false, Action::Resume { run, .. }) = (json, &prepared.action) {
         println!(
             "resuming run {} ({} -> {}), {}",
             run.id,
@@ -23,6 +17,7 @@ pub fn run(inst: &Instance, args: &ResumeArgs) -> Result<i32> {
             run.status.as_str()
         );
     }
-    let report = run::resume(inst, &state, &run, args.on_failure.into(), &progress)?;
-    Ok(report::emit(&report, args.json))
+    let progress = Progress::new(json);
+    let report = prepared.carry_out(inst, &progress)?;
+    Ok(report::emit(&report, json))
 }

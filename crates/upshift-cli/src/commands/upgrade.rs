@@ -1,35 +1,24 @@
 //! `upshift upgrade`: plan, confirm, run, report.
 
-use super::{confirm, refuse_unfinished};
+use super::confirm;
 use crate::cli::UpgradeArgs;
 use crate::output::{progress::Progress, report};
 use upshift::engine::instance::Instance;
-use upshift::engine::plan;
-use upshift::engine::run::{self, Report};
+use upshift::operations::runs::{self, Action};
 use upshift::Result;
 
-pub fn run(inst: &Instance, args: &UpgradeArgs) -> Result<i32> {
-    let json = args.target.json;
-    let _lock = inst.lock("upgrade")?;
-    let state = inst.state()?;
-    refuse_unfinished(&state)?;
+pub fn run(inst: &Instance, args: &UpgradeArgs, json: bool) -> Result<i32> {
     let progress = Progress::new(json);
-    let plan = plan::make(
-        inst,
-        &state,
-        &super::plan::request(&args.target)?,
-        &progress,
-    )?;
-    let report = if plan.is_noop() {
-        Report::nothing_to_do(&plan)
-    } else {
-        if !json {
-            report::plan(&plan);
+    let request = super::plan::request(&args.target)?;
+    let prepared = runs::upgrade(inst, &request, args.on_failure.into(), &progress)?;
+    if prepared.needs_approval() {
+        if let (false, Action::Upgrade { plan, .. }) = (json, &prepared.action) {
+            report::plan(plan);
         }
         if !args.yes {
             confirm("proceed with the upgrade?")?;
         }
-        run::execute(inst, &state, &plan, args.on_failure.into(), &progress)?
-    };
+    }
+    let report = prepared.carry_out(inst, &progress)?;
     Ok(report::emit(&report, json))
 }

@@ -7,10 +7,14 @@ pub mod progress;
 pub mod report;
 
 use std::io::IsTerminal;
+use upshift::operations::output::Output;
 
-/// Prints one JSON object as a line on stdout.
-pub fn json_line(value: &serde_json::Value) {
-    println!("{value}");
+/// Prints one value of the `--json` contract as a line on stdout.
+pub fn json_line(value: &Output) {
+    match serde_json::to_string(value) {
+        Ok(line) => println!("{line}"),
+        Err(e) => eprintln!("error: cannot write JSON output: {e}"),
+    }
 }
 
 /// Whether stdout is a terminal (progress bars) or not (plain lines).

@@ -4,6 +4,7 @@
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Mutex;
 use std::time::Duration;
+use upshift::operations::output::Output;
 use upshift::support::events::{Event, Reporter};
 
 /// How progress is shown.
@@ -34,15 +35,9 @@ impl Reporter for Progress {
     fn report(&self, event: &Event) {
         match self {
             Progress::Json => {
-                let mut value = serde_json::to_value(event).unwrap_or_default();
-                if let Event::Progress { .. } = event {
-                    return;
+                if !matches!(event, Event::Progress { .. }) {
+                    super::json_line(&Output::event(event));
                 }
-                value["at"] = serde_json::json!(humantime::format_rfc3339_millis(
-                    std::time::SystemTime::now()
-                )
-                .to_string());
-                super::json_line(&value);
             }
             Progress::Plain => plain(event),
             Progress::Terminal(bar) => terminal(bar, event),

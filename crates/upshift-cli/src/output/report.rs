@@ -3,6 +3,7 @@
 use super::ms;
 use upshift::engine::plan::{Plan, RunKind};
 use upshift::engine::run::{Outcome, Report};
+use upshift::operations::output::{Output, Summary};
 use upshift::operations::rehearse::Rehearsal;
 
 /// Prints a plan as a table.
@@ -99,26 +100,10 @@ pub fn rehearsal(r: &Rehearsal) {
     );
 }
 
-/// A rehearsal's JSON summary line.
-pub fn rehearsal_json(r: &Rehearsal) -> serde_json::Value {
-    let mut value = serde_json::to_value(r).unwrap_or_default();
-    value["type"] = "rehearsal".into();
-    value["summary"] = r.outcome.summary_name().into();
-    value["exit_code"] = r.exit_code().into();
-    value
-}
-
-/// The plan as one JSON object.
-pub fn plan_json(plan: &Plan) -> serde_json::Value {
-    let mut value = serde_json::to_value(plan).unwrap_or_default();
-    value["type"] = "plan".into();
-    value
-}
-
 /// Prints a run's report (text or the JSON summary) and returns its exit code.
 pub fn emit(report: &Report, json: bool) -> i32 {
     if json {
-        super::json_line(&run_json(report));
+        super::json_line(&Output::Summary(Summary::of_report(report)));
         errors(report);
     } else {
         run(report);
@@ -200,23 +185,4 @@ pub fn errors(report: &Report) {
             eprintln!("the run stopped inside the maintenance window: see `upshift status`");
         }
     }
-}
-
-/// The run's JSON summary line.
-pub fn run_json(report: &Report) -> serde_json::Value {
-    serde_json::json!({
-        "type": "summary",
-        "outcome": report.outcome.summary_name(),
-        "state": report.outcome,
-        "exit_code": report.outcome.exit_code(),
-        "instance": report.instance,
-        "from": report.from,
-        "to": report.to,
-        "run_id": report.run_id,
-        "window_ms": report.window_ms,
-        "failed_step": report.failed_step,
-        "steps": report.steps,
-        "error": report.error,
-        "hint": report.hint,
-    })
 }

@@ -7,6 +7,7 @@ mod demo;
 mod faults;
 mod ha;
 mod init;
+mod json;
 mod logs;
 mod mariadb;
 mod octopus;

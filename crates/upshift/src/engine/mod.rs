@@ -4,8 +4,10 @@
 
 pub mod backup;
 pub mod checks;
+pub mod guard;
 pub mod instance;
 pub mod plan;
 pub mod run;
 pub mod state;
+pub mod status;
 pub mod step;

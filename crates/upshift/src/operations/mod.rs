@@ -4,4 +4,6 @@
 
 pub mod agent;
 pub mod clone;
+pub mod output;
 pub mod rehearse;
+pub mod runs;

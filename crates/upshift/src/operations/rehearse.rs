@@ -28,7 +28,7 @@ use crate::operations::clone::{self, CloneRequest, Cloned};
 use crate::support::error::{Context, Error, Result};
 use crate::support::events::Reporter;
 use crate::support::fsutil;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -44,7 +44,7 @@ pub struct RehearseRequest {
 }
 
 /// One rehearsed step and its prediction for production.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RehearsedStep {
     pub step: String,
     /// How long it took on the clone.
@@ -60,7 +60,7 @@ pub struct RehearsedStep {
 }
 
 /// What a rehearsal found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Rehearsal {
     pub id: String,
     pub instance: String,

@@ -28,6 +28,18 @@ pub enum ErrorKind {
     Unreachable,
 }
 
+impl ErrorKind {
+    /// The exit code of a command that ends with this error outside a run's
+    /// own accounting: 2 for bad input or a busy instance (nothing changed),
+    /// 3 otherwise (someone should look).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            ErrorKind::Input | ErrorKind::Busy => 2,
+            ErrorKind::Failed | ErrorKind::Unreachable => 3,
+        }
+    }
+}
+
 /// An error with a message, an optional hint and an optional cause.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]

@@ -4,10 +4,10 @@
 //! turns them into a progress display, plain lines or JSON lines; tests
 //! collect them. Events never carry secret values.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Something worth telling while a run works.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// A run began.

@@ -4,10 +4,10 @@ use super::Done;
 use crate::engine::plan::Plan;
 use crate::engine::step::StepKind;
 use crate::support::error::{Error, ErrorKind};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The new version runs and passed its checks.
@@ -57,7 +57,7 @@ impl Outcome {
 }
 
 /// One finished step.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepReport {
     /// The step's name (`undo-<step>` for an undo).
     pub step: String,
@@ -67,12 +67,12 @@ pub struct StepReport {
     pub failed: bool,
     pub detail: String,
     /// Each node's part of the step (clusters only).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<NodeTiming>,
 }
 
 /// One node's part of a step.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NodeTiming {
     pub node: String,
     pub ms: u64,

@@ -12,7 +12,7 @@
 use super::{now, State};
 use crate::support::error::{Context, Error, Result};
 use rusqlite::{params, OptionalExtension, Row};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 text_enum! {
@@ -44,7 +44,7 @@ pub struct NewBackup<'a> {
 }
 
 /// A backup in the catalog.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BackupRecord {
     pub id: i64,
     pub kind: BackupKind,

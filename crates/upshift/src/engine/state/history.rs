@@ -8,10 +8,10 @@
 use super::{now, State};
 use crate::support::error::{Context, Result};
 use rusqlite::params;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One entry of the install history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HistoryRecord {
     pub run_id: String,
     pub from: String,

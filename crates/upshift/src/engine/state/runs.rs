@@ -16,7 +16,7 @@ use super::{json_column, now, State};
 use crate::support::error::{Context, Error, Result};
 use rand::Rng;
 use rusqlite::{params, OptionalExtension, Row};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 text_enum! {
@@ -50,7 +50,7 @@ text_enum! {
 }
 
 /// One run as journaled.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunRecord {
     pub id: String,
     pub kind: String,
@@ -68,7 +68,7 @@ pub struct RunRecord {
 }
 
 /// One step of a run as journaled.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepRecord {
     pub seq: usize,
     pub name: String,

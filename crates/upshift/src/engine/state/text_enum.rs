@@ -2,7 +2,7 @@
 //!
 //! The state database keeps statuses and kinds as lowercase words so that the
 //! file reads well in `sqlite3`. One table of variant/word pairs generates
-//! `as_str`, `FromStr`, `Display`, serde's `Serialize` and rusqlite's
+//! `as_str`, `FromStr`, `Display`, serde's `Serialize` and `Deserialize`, and rusqlite's
 //! `ToSql`/`FromSql`, so the word in JSON output and the word in the database
 //! can never drift apart.
 
@@ -45,6 +45,15 @@ macro_rules! text_enum {
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let word = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                word.parse().map_err(|e: $crate::support::error::Error| {
+                    serde::de::Error::custom(e.chain())
+                })
             }
         }
 
