@@ -169,7 +169,7 @@ fn upshift_service_is_refused_while_a_run_holds_the_lock() {
         Duration::from_secs(60),
         || waiting.exists(),
     );
-    let run_id = upshift::state::State::open(&sample.state_dir())
+    let run_id = upshift::engine::state::State::open(&sample.state_dir())
         .unwrap()
         .unfinished_run()
         .unwrap()
