@@ -1,4 +1,5 @@
-//! `upshift history`: past upgrades, newest first.
+//! `upshift history`: past upgrades, newest first, then what operators
+//! did outside runs (`upshift service`).
 
 use crate::output::{self, ms};
 use serde_json::json;
@@ -9,8 +10,11 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
     let state = inst.state()?;
     let installs = state.history()?;
     let runs = state.runs(50)?;
+    let actions = state.actions(50)?;
     if json {
-        output::json_line(&json!({ "type": "history", "installs": installs, "runs": runs }));
+        output::json_line(
+            &json!({ "type": "history", "installs": installs, "runs": runs, "actions": actions }),
+        );
         return Ok(0);
     }
     if runs.is_empty() {
@@ -25,6 +29,15 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
             run.status.as_str(),
             run.window_ms.map(ms).unwrap_or_else(|| "-".into()),
             run.started_at
+        );
+    }
+    for action in &actions {
+        println!(
+            "{}  operator: {}  {}  {}",
+            action.started_at,
+            action.action,
+            action.outcome,
+            action.detail.as_deref().unwrap_or("")
         );
     }
     Ok(0)

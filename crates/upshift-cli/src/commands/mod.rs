@@ -13,6 +13,7 @@ mod plan;
 mod rehearse;
 mod resume;
 mod rollback;
+mod service;
 mod status;
 mod upgrade;
 
@@ -38,6 +39,7 @@ impl Command {
             },
             #[cfg(feature = "demo")]
             Command::Demo(d) => d.json,
+            Command::Service(s) => s.json,
             Command::Clone(c) => c.json,
             Command::Rehearse(r) => r.target.json,
             Command::Backup { .. }
@@ -69,6 +71,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Backup { what } => backup::take(&inst, *what),
         Command::Backups { action } => backup::catalog(&inst, action),
         Command::Maintenance { action } => maintenance::run(&inst, *action),
+        Command::Service(args) => service::run(&inst, args),
         Command::Check(flag) => check::run(&inst, flag.json),
         Command::Clone(args) => clone::run(&inst, args),
         Command::Rehearse(args) => rehearse::run(&inst, args),

@@ -2,7 +2,8 @@
 //!
 //! One embedded SQLite file (`state.db`) in the instance's state folder holds
 //! the journal of runs and their steps ([`runs`]), the backup catalog
-//! ([`catalog`]), the install history ([`history`]) and a few settings
+//! ([`catalog`]), the install history ([`history`]), what operators did
+//! outside runs ([`actions`]) and a few settings
 //! ([`settings`]). Beside it, [`lock`] keeps one run at a time per instance.
 //!
 //! It is what makes a run crash-safe. The engine records each step before it
@@ -26,6 +27,7 @@
 #[macro_use]
 mod text_enum;
 
+pub mod actions;
 pub mod catalog;
 pub mod history;
 pub mod rehearsals;
@@ -33,6 +35,7 @@ pub mod runs;
 mod schema;
 pub mod settings;
 
+pub use actions::ActionRecord;
 pub use catalog::{BackupKind, BackupRecord, NewBackup};
 pub use history::HistoryRecord;
 pub use rehearsals::RehearsalFigures;
