@@ -86,7 +86,7 @@ CREATE TABLE actions (
 
 /// Brings the schema of `db` up to date.
 pub(super) fn migrate(conn: &mut Connection, db: &Path) -> Result<()> {
-    let fail = |e: rusqlite::Error| super::unreadable(db).caused_by(e);
+    let fail = |e: rusqlite::Error| super::sqlite_error(db, e);
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(fail)?;
