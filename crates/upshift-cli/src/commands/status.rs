@@ -6,6 +6,8 @@ use serde::Serialize;
 use serde_json::json;
 use upshift::engine::instance::Instance;
 use upshift::engine::state::{RunRecord, RunStatus, StepRecord};
+use upshift::support::holders::{self, Holder};
+use upshift::support::lock::LOCK_FILE;
 use upshift::{ErrorKind, Result};
 
 pub fn run(inst: &Instance, json: bool) -> Result<i32> {
@@ -21,8 +23,19 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
     // Only this state folder's lock: the database's is another operator's
     // business, and probing it could turn their starting run away.
     let probe = upshift::support::lock::Lock::acquire(&inst.state_dir, "status");
-    let live = matches!(probe, Err(e) if e.kind() == ErrorKind::Busy);
-    let advice = last.as_ref().map(|run| advice(run, &steps, live));
+    let busy = matches!(probe, Err(e) if e.kind() == ErrorKind::Busy);
+    // Held, but the run's upshift is dead: a command it started (and lent
+    // the lock to) outlived it.
+    let orphans = match &last {
+        Some(run) if busy && run.status == RunStatus::Running && !holders::is_alive(run.pid) => {
+            Some(holders::holders(&inst.state_dir.join(LOCK_FILE)))
+        }
+        _ => None,
+    };
+    let live = busy && orphans.is_none();
+    let advice = last
+        .as_ref()
+        .map(|run| advice(run, &steps, live, orphans.as_deref()));
     if json {
         let first = nodes.first();
         output::json_line(&json!({
@@ -132,7 +145,7 @@ fn nodes(inst: &Instance) -> Vec<NodeStatus> {
 }
 
 /// What the operator should do about the last run.
-fn advice(run: &RunRecord, steps: &[StepRecord], live: bool) -> String {
+fn advice(run: &RunRecord, steps: &[StepRecord], live: bool, orphans: Option<&[Holder]>) -> String {
     let last = steps
         .iter()
         .max_by_key(|s| (s.finished_at.is_none(), s.started_at.clone()));
@@ -147,6 +160,21 @@ fn advice(run: &RunRecord, steps: &[StepRecord], live: bool) -> String {
             "the server is back on {} with its data; fix the cause before trying again",
             run.from
         ),
+        RunStatus::Running if orphans.is_some() => {
+            let who: Vec<String> = orphans
+                .unwrap_or_default()
+                .iter()
+                .map(|h| format!("pid {} (`{}`)", h.pid, h.command))
+                .collect();
+            let who = match who.is_empty() {
+                true => "a process it started".to_string(),
+                false => who.join(", "),
+            };
+            format!(
+                "upshift (pid {}) died, but {who} still holds the instance lock: a command the run started outlived it. Wait for it to end (or stop it, if you know it hangs), then `upshift resume` or `upshift rollback`",
+                run.pid
+            )
+        }
         RunStatus::Running if live => format!(
             "upshift (pid {}) is working on this run right now: wait for it, or watch `upshift status`",
             run.pid
