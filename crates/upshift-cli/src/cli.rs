@@ -61,6 +61,8 @@ pub enum Command {
         #[arg(value_enum)]
         action: MaintenanceAction,
     },
+    /// Start or stop the server on every node, or show whether it runs.
+    Service(ServiceArgs),
     /// Run the instance's checks against the running server.
     Check,
     /// Upgrade a throwaway sample server, for real.
@@ -205,6 +207,32 @@ pub enum MaintenanceAction {
 }
 
 #[cfg(feature = "demo")]
+#[derive(Debug, Args)]
+pub struct ServiceArgs {
+    #[arg(value_enum)]
+    pub action: ServiceAction,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ServiceAction {
+    /// Start the version `current` points at (waits until it is ready).
+    Start,
+    /// Stop it, and prove it is gone.
+    Stop,
+    /// Whether it runs.
+    Status,
+}
+
+impl From<ServiceAction> for upshift::operations::service::ServiceAction {
+    fn from(value: ServiceAction) -> Self {
+        match value {
+            ServiceAction::Start => Self::Start,
+            ServiceAction::Stop => Self::Stop,
+            ServiceAction::Status => Self::Status,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Keep the demo instance in DIR (instance file, data, backups).

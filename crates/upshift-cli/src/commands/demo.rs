@@ -7,7 +7,8 @@
 //! `--nodes N` it is a cluster of N local nodes sharing one database. With
 //! `--keep DIR` everything stays (and the server keeps running) so other
 //! commands can be tried on it; otherwise the server is stopped and the
-//! folder removed.
+//! folder removed. The commands it suggests are shell-quoted, so they run
+//! as printed whatever the folder's name.
 
 use crate::cli::{DemoArgs, DemoBreak};
 use crate::output::{progress::Progress, report};
@@ -72,8 +73,14 @@ pub fn run(args: &DemoArgs, json: bool) -> Result<i32> {
                 "\nkept in {}; the server is still running. Try:",
                 keep.display()
             );
-            println!("  upshift -c {} status", fx.instance_file.display());
-            println!("  upshift -c {} backups list", fx.instance_file.display());
+            let file = fx.instance_file.to_string_lossy();
+            for command in [&["status"][..], &["backups", "list"]] {
+                let head = ["upshift", "-c", &file];
+                // A path with a NUL cannot be printed as a shell word at all.
+                if let Ok(line) = shlex::try_join(head.iter().chain(command).copied()) {
+                    println!("  {line}");
+                }
+            }
         }
     }
     Ok(code)

@@ -1,4 +1,5 @@
-//! `upshift history`: past upgrades, newest first.
+//! `upshift history`: past upgrades, newest first, then what operators
+//! did outside runs (`upshift service`).
 
 use crate::output::{self, ms};
 use upshift::engine::instance::Instance;
@@ -9,8 +10,13 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
     let state = inst.state()?;
     let installs = state.history()?;
     let runs = state.runs(50)?;
+    let actions = state.actions(50)?;
     if json {
-        output::json_line(&Output::History(History { installs, runs }));
+        output::json_line(&Output::History(History {
+            installs,
+            runs,
+            actions,
+        }));
         return Ok(0);
     }
     if runs.is_empty() {

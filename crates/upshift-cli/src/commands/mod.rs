@@ -13,6 +13,7 @@ mod plan;
 mod rehearse;
 mod resume;
 mod rollback;
+mod service;
 mod status;
 mod upgrade;
 
@@ -46,6 +47,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Backup { what } => backup::take(&inst, *what, json),
         Command::Backups { action } => backup::catalog(&inst, action, json),
         Command::Maintenance { action } => maintenance::run(&inst, *action, json),
+        Command::Service(args) => service::run(&inst, args, json),
         Command::Check => check::run(&inst, json),
         Command::Clone(args) => clone::run(&inst, args, json),
         Command::Rehearse(args) => rehearse::run(&inst, args, json),

@@ -13,6 +13,7 @@ mod database;
 mod http;
 mod install;
 mod keys;
+mod location;
 mod maintenance;
 mod nodes;
 pub mod presets;
@@ -119,7 +120,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Loaded> {
                 path.display(),
                 e.message().trim()
             ))
-            .hint(location_hint(text, e.span()))
+            .hint(location::hint(text, e.message(), e.span()))
         })?;
     validate(&file, path)?;
     Ok(Loaded {
@@ -138,16 +139,6 @@ impl Loaded {
             secret.resolve(&format!("instance file {}: {field}", self.path.display()))?;
         }
         Ok(())
-    }
-}
-
-fn location_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
-    match span {
-        Some(span) => {
-            let line = text[..span.start.min(text.len())].lines().count().max(1);
-            format!("see line {line}; every field is described in docs/instance-file.md")
-        }
-        None => "every field is described in docs/instance-file.md".into(),
     }
 }
 

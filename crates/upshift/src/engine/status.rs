@@ -4,7 +4,8 @@
 //!
 //! Design decisions:
 //! - A live upshift holds the state folder's lock; a run marked running
-//!   without one died. Only this state folder's lock is probed: the
+//!   without one died. A lock held while the run's upshift is dead is held
+//!   by a command it started that outlived it: the advice names it. Only this state folder's lock is probed: the
 //!   database's is another operator's business, and probing it could turn
 //!   their starting run away.
 //! - Nodes are asked in parallel; one that cannot be asked is shown with
@@ -16,7 +17,8 @@ use crate::drivers::node;
 use crate::engine::instance::Instance;
 use crate::engine::state::{RunRecord, RunStatus, StepRecord};
 use crate::support::error::{ErrorKind, Result};
-use crate::support::lock::Lock;
+use crate::support::holders::{self, Holder};
+use crate::support::lock::{Lock, LOCK_FILE};
 use serde::{Deserialize, Serialize};
 
 /// The instance and its last run.
@@ -34,7 +36,8 @@ pub struct Status {
     pub steps: Vec<StepRecord>,
     /// What to do about the last run.
     pub advice: Option<String>,
-    /// Whether an upshift holds the instance's lock right now.
+    /// Whether an upshift works on the instance right now (its lock is held
+    /// by a live upshift, not by an orphaned command).
     pub run_in_progress: bool,
 }
 
@@ -61,8 +64,19 @@ pub fn of(inst: &Instance) -> Result<Status> {
         None => Vec::new(),
     };
     let probe = Lock::acquire(&inst.state_dir, "status");
-    let live = matches!(probe, Err(e) if e.kind() == ErrorKind::Busy);
-    let advice = last.as_ref().map(|run| advice(run, &steps, live));
+    let busy = matches!(probe, Err(e) if e.kind() == ErrorKind::Busy);
+    // Held, but the run's upshift is dead: a command it started (and lent
+    // the lock to) outlived it.
+    let orphans = match &last {
+        Some(run) if busy && run.status == RunStatus::Running && !holders::is_alive(run.pid) => {
+            Some(holders::holders(&inst.state_dir.join(LOCK_FILE)))
+        }
+        _ => None,
+    };
+    let live = busy && orphans.is_none();
+    let advice = last
+        .as_ref()
+        .map(|run| advice(run, &steps, live, orphans.as_deref()));
     let first = nodes.first();
     Ok(Status {
         instance: inst.name().to_string(),
@@ -103,7 +117,7 @@ fn nodes(inst: &Instance) -> Vec<NodeStatus> {
 }
 
 /// What the operator should do about the last run.
-fn advice(run: &RunRecord, steps: &[StepRecord], live: bool) -> String {
+fn advice(run: &RunRecord, steps: &[StepRecord], live: bool, orphans: Option<&[Holder]>) -> String {
     let last = steps
         .iter()
         .max_by_key(|s| (s.finished_at.is_none(), s.started_at.clone()));
@@ -118,6 +132,21 @@ fn advice(run: &RunRecord, steps: &[StepRecord], live: bool) -> String {
             "the server is back on {} with its data; fix the cause before trying again",
             run.from
         ),
+        RunStatus::Running if orphans.is_some() => {
+            let who: Vec<String> = orphans
+                .unwrap_or_default()
+                .iter()
+                .map(|h| format!("pid {} (`{}`)", h.pid, h.command))
+                .collect();
+            let who = match who.is_empty() {
+                true => "a process it started".to_string(),
+                false => who.join(", "),
+            };
+            format!(
+                "upshift (pid {}) died, but {who} still holds the instance lock: a command the run started outlived it. Wait for it to end (or stop it, if you know it hangs), then `upshift resume` or `upshift rollback`",
+                run.pid
+            )
+        }
         RunStatus::Running if live => format!(
             "upshift (pid {}) is working on this run right now: wait for it, or watch `upshift status`",
             run.pid

@@ -17,11 +17,13 @@
 use crate::drivers::checks::CheckOutcome;
 use crate::engine::plan::Plan;
 use crate::engine::run::{Outcome, Report, StepReport};
+use crate::engine::state::actions::ActionRecord;
 use crate::engine::state::{BackupRecord, HistoryRecord, RunRecord};
 use crate::engine::status::Status;
 use crate::engine::step::StepKind;
 use crate::operations::clone::Cloned;
 use crate::operations::rehearse::Rehearsal;
+use crate::operations::service::ServiceReport;
 use crate::support::error::{Error, ErrorKind};
 use crate::support::events::Event;
 use serde::{Deserialize, Serialize};
@@ -53,6 +55,8 @@ pub enum Output {
     Clone(Cloned),
     /// `rehearse`.
     Rehearsal(RehearsalSummary),
+    /// `service start|stop|status`.
+    Service(ServiceReport),
     /// `maintenance on|off|status`.
     Maintenance(Maintenance),
     /// `init`.
@@ -148,6 +152,9 @@ impl Output {
 pub struct History {
     pub installs: Vec<HistoryRecord>,
     pub runs: Vec<RunRecord>,
+    /// What operators did outside runs (`upshift service`).
+    #[serde(default)]
+    pub actions: Vec<ActionRecord>,
 }
 
 /// Catalogued backups.

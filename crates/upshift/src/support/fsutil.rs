@@ -4,7 +4,7 @@
 //! temporary file in the same folder, fsync it, rename it over the target,
 //! fsync the folder.
 
-use crate::support::error::{Context, Result};
+use crate::support::error::{Context, Error, Result};
 use sha2::{Digest, Sha256};
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{Read, Write};
@@ -84,11 +84,38 @@ pub fn sha256_bytes(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Creates `dir` and any missing parents with mode 0700.
+/// Creates `dir` and any missing parents with mode 0700. A folder that
+/// cannot be made here (a file in its place, read-only, full, not ours) is
+/// bad input: the operator must choose another.
 pub fn create_private_dir(dir: &Path) -> Result<()> {
     DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .context(|| format!("cannot create the state folder {}", dir.display()))
+        .map_err(|e| {
+            let error = Error::failed(format!("cannot create the state folder {}", dir.display()));
+            match unwritable(&e) {
+                true => error.into_input().hint(UNWRITABLE_STATE),
+                false => error,
+            }
+            .caused_by(e)
+        })
+}
+
+/// What to do about a state folder that cannot be written.
+pub const UNWRITABLE_STATE: &str = "upshift needs a state folder it can write, on a file system with free space: make room or fix its permissions, or name another with --state-dir (or [instance] state_dir); nothing was changed";
+
+/// Whether `e` says the place cannot be written at all (rather than that
+/// something failed there): not a folder, read-only, full, not permitted.
+pub fn unwritable(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(
+        e.kind(),
+        K::NotADirectory
+            | K::AlreadyExists
+            | K::PermissionDenied
+            | K::ReadOnlyFilesystem
+            | K::StorageFull
+            | K::QuotaExceeded
+    )
 }

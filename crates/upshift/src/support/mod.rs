@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod failpoint;
 pub mod fsutil;
+pub mod holders;
 pub mod lock;
 pub mod path;
 pub mod redact;

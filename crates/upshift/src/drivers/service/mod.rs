@@ -13,6 +13,7 @@
 //! stop command alone: it returns only once the service is seen gone.
 
 mod command;
+mod gate;
 mod process;
 mod ready;
 mod systemd;

@@ -13,12 +13,17 @@
 //! Its output is appended to the `log` file; the last lines of that file go
 //! into the hint when a start fails, because that is where the reason is.
 //!
+//! The server starts behind a [`gate`](super::gate): it cannot run before
+//! its pidfile is written, so a crash in between leaves nothing untracked.
+//!
 //! "Gone" counts a zombie as gone: when upshift itself started the process,
 //! it stays a zombie child of ours after it exits, so it is reaped here.
 
+use super::gate::{self, Gate};
 use super::ready::Ready;
 use super::Service;
 use crate::support::error::{Context, Error, Result};
+use crate::support::failpoint;
 use crate::support::fsutil;
 use crate::support::template::Vars;
 use nix::errno::Errno;
@@ -29,7 +34,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long to wait for a process to vanish after SIGKILL.
@@ -76,15 +81,17 @@ impl Service for Process {
             .hint("a server started by an upshift that was killed before it wrote the pidfile, or another program, holds the address: stop it by hand, then run the command again"));
         }
         self.remove_pidfile()?;
-        let mut child = self.spawn(vars)?;
+        let (mut child, gate) = self.spawn(vars)?;
         let pid = child.id() as i32;
         let tracked = stat(pid).map(|(_, start)| Tracked { pid, start });
-        let recorded = match tracked {
-            Some(t) => fsutil::atomic_write(&self.pidfile, t.render().as_bytes(), 0o644),
-            None => Err(Error::failed(format!(
-                "cannot read /proc/{pid}/stat of the service just started"
-            ))),
-        };
+        let recorded = failpoint::hit("service-spawned")
+            .and_then(|()| match tracked {
+                Some(t) => fsutil::atomic_write(&self.pidfile, t.render().as_bytes(), 0o644),
+                None => Err(Error::failed(format!(
+                    "cannot read /proc/{pid}/stat of the service just started"
+                ))),
+            })
+            .and_then(|()| gate.open());
         let waited = recorded.and_then(|()| {
             self.ready
                 .wait(began, self.start_timeout, &mut || match child.try_wait() {
@@ -154,28 +161,30 @@ impl Process {
         Ok(Some(tracked).filter(Tracked::alive))
     }
 
-    /// Starts the process in its own group, output to the log.
-    fn spawn(&self, vars: &Vars) -> Result<Child> {
+    /// Starts the process in its own group, output to the log, behind a
+    /// gate that must be opened (once the pidfile is written) for the
+    /// server to run.
+    fn spawn(&self, vars: &Vars) -> Result<(Child, Gate)> {
         let argv = vars.render_all(&self.argv);
         let (program, args) = argv
             .split_first()
             .ok_or_else(|| Error::input("service.start: the command is empty"))?;
         let (stdout, stderr) = self.output()?;
-        let mut command = Command::new(program);
+        let (mut command, gate) = gate::gated(program, args)?;
         command
-            .args(args)
             .current_dir(&self.instance_dir)
-            .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
             .process_group(0);
         // The server outlives upshift: it must never inherit the lock that
         // another thread may be lending to a command at this moment.
-        crate::support::lock::unlent(|| crate::support::cmd::spawn(&mut command)).map_err(|e| {
-            Error::failed(format!("cannot start the service `{program}`"))
-                .caused_by(e)
-                .hint("check service.start in the instance file")
-        })
+        let child = crate::support::lock::unlent(|| crate::support::cmd::spawn(&mut command))
+            .map_err(|e| {
+                Error::failed(format!("cannot start the service `{program}`"))
+                    .caused_by(e)
+                    .hint("check service.start in the instance file")
+            })?;
+        Ok((child, gate))
     }
 
     /// Sends the stop signal, then SIGKILL after `stop_timeout`, and waits
@@ -468,7 +477,7 @@ mod tests {
         p.stop().unwrap();
         assert!(!p.pidfile.exists());
         // A pid that is gone.
-        let mut gone = Command::new("true").spawn().unwrap();
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
         let gone_pid = gone.id() as i32;
         gone.wait().unwrap();
         let dead = Tracked {

@@ -2,7 +2,8 @@
 //!
 //! One embedded SQLite file (`state.db`) in the instance's state folder holds
 //! the journal of runs and their steps ([`runs`]), the backup catalog
-//! ([`catalog`]), the install history ([`history`]) and a few settings
+//! ([`catalog`]), the install history ([`history`]), what operators did
+//! outside runs ([`actions`]) and a few settings
 //! ([`settings`]). Beside it, [`lock`] keeps one run at a time per instance.
 //!
 //! It is what makes a run crash-safe. The engine records each step before it
@@ -26,6 +27,7 @@
 #[macro_use]
 mod text_enum;
 
+pub mod actions;
 pub mod catalog;
 pub mod history;
 pub mod rehearsals;
@@ -33,6 +35,7 @@ pub mod runs;
 mod schema;
 pub mod settings;
 
+pub use actions::ActionRecord;
 pub use catalog::{BackupKind, BackupRecord, NewBackup};
 pub use history::HistoryRecord;
 pub use rehearsals::RehearsalFigures;
@@ -76,7 +79,10 @@ impl State {
             .mode(0o600)
             .open(&db)
             .and_then(|_| std::fs::set_permissions(&db, Permissions::from_mode(0o600)))
-            .map_err(|e| unreadable(&db).caused_by(e))?;
+            .map_err(|e| match fsutil::unwritable(&e) {
+                true => unwritable(&db).caused_by(e),
+                false => unreadable(&db).caused_by(e),
+            })?;
         let mut conn = connect(&db)?;
         schema::migrate(&mut conn, &db)?;
         Ok(State {
@@ -109,13 +115,13 @@ fn connect(db: &Path) -> Result<Connection> {
         db,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| unreadable(db).caused_by(e))?;
+    .map_err(|e| sqlite_error(db, e))?;
     let mode = conn
         .busy_timeout(BUSY_TIMEOUT)
         .and_then(|_| {
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
         })
-        .map_err(|e| unreadable(db).caused_by(e))?;
+        .map_err(|e| sqlite_error(db, e))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(Error::failed(format!(
             "the state database {} refused WAL mode (it stays in {mode} mode)",
@@ -125,8 +131,29 @@ fn connect(db: &Path) -> Result<Connection> {
     }
     conn.pragma_update(None, "synchronous", "FULL")
         .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
-        .map_err(|e| unreadable(db).caused_by(e))?;
+        .map_err(|e| sqlite_error(db, e))?;
     Ok(conn)
+}
+
+/// The error for a database SQLite could not open, set up or migrate:
+/// [`unwritable`] when the folder is read-only, full or not ours (bad input,
+/// exit 2), [`unreadable`] otherwise (a corrupt database, say).
+fn sqlite_error(db: &Path, e: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode as C;
+    let folder = matches!(
+        e.sqlite_error_code(),
+        Some(C::ReadOnly | C::DiskFull | C::CannotOpen | C::PermissionDenied)
+    );
+    match folder {
+        true => unwritable(db).caused_by(e),
+        false => unreadable(db).caused_by(e),
+    }
+}
+
+/// The error for a database in a folder that cannot be written.
+fn unwritable(db: &Path) -> Error {
+    Error::input(format!("cannot write the state database {}", db.display()))
+        .hint(fsutil::UNWRITABLE_STATE)
 }
 
 /// The error for a database that cannot be opened or read.

@@ -12,8 +12,10 @@ use crate::support::error::{Error, Result};
 use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;
 
-/// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+/// Migration `i` takes the schema from version `i` to `i + 1`: 1 the
+/// journal, catalog and history; 2 the operator actions.
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE settings (
     key   TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -68,11 +70,23 @@ CREATE TABLE installs (
     to_version   TEXT NOT NULL,
     installed_at TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE actions (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    action      TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    outcome     TEXT NOT NULL,
+    detail      TEXT,
+    pid         INTEGER NOT NULL
+);
+"#,
+];
 
 /// Brings the schema of `db` up to date.
 pub(super) fn migrate(conn: &mut Connection, db: &Path) -> Result<()> {
-    let fail = |e: rusqlite::Error| super::unreadable(db).caused_by(e);
+    let fail = |e: rusqlite::Error| super::sqlite_error(db, e);
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(fail)?;
