@@ -13,6 +13,11 @@ use std::ffi::OsString;
 
 /// Runs the command line and returns the exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let args: Vec<OsString> = args.into_iter().collect();
+    #[cfg(feature = "demo")]
+    if commands::demo::invoked_as_sample_server(&args) {
+        return commands::demo::serve_as_sample_server(args);
+    }
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {

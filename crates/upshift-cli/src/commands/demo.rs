@@ -26,9 +26,14 @@ use upshift::{Error, Result};
 const BROKEN_RELEASE: &str = "2026.2.0";
 
 pub fn run(args: &DemoArgs, json: bool) -> Result<i32> {
-    let server_bin = sample_server::package::locate_server_binary().map_err(|e| {
-        Error::input(format!("{e:#}")).hint("run `cargo build --release --workspace` first")
-    })?;
+    let server_bin = match sample_server::package::locate_server_binary() {
+        Ok(built) => built,
+        Err(_) => std::env::current_exe().map_err(|e| {
+            Error::failed(format!(
+                "cannot find the running upshift to serve the demo: {e}"
+            ))
+        })?,
+    };
     let (_temp, dir) = folder(args.keep.as_deref())?;
     let cluster = match args.nodes {
         1 => Vec::new(),
@@ -163,6 +168,33 @@ impl Drop for StopOnDrop<'_> {
             for node in &self.inst.nodes {
                 let _ = node.stop();
             }
+        }
+    }
+}
+
+/// Whether upshift was run under the sample server's name (the demo's
+/// releases carry upshift itself as `bin/sample-server`).
+pub fn invoked_as_sample_server(args: &[std::ffi::OsString]) -> bool {
+    args.first()
+        .and_then(|a| Path::new(a).file_name())
+        .is_some_and(|name| name == sample_server::package::BINARY_NAME)
+}
+
+/// Runs as the sample server; returns its exit code.
+pub fn serve_as_sample_server(args: Vec<std::ffi::OsString>) -> i32 {
+    use clap::Parser;
+    let args = match sample_server::cli::Args::try_parse_from(args) {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match sample_server::cli::run(args) {
+        Ok(()) => 0,
+        Err(error) => {
+            eprintln!("sample-server: {error:#}");
+            sample_server::cli::exit_code(&error)
         }
     }
 }

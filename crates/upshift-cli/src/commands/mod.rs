@@ -5,7 +5,7 @@ mod backup;
 mod check;
 mod clone;
 #[cfg(feature = "demo")]
-mod demo;
+pub mod demo;
 mod history;
 mod init;
 mod maintenance;

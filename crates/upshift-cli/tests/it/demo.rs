@@ -79,3 +79,34 @@ fn demo_with_nodes_upgrades_a_local_cluster() {
         assert_eq!(node["running"], true, "{node}");
     }
 }
+
+#[test]
+fn an_upshift_installed_on_its_own_demos_from_any_folder() {
+    // The binary alone in a bin folder, as `cargo install` leaves it: no
+    // sample-server beside it, run from an unrelated working folder.
+    let root = tempfile::tempdir().unwrap();
+    let bin = root.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let upshift = bin.join("upshift");
+    std::fs::copy(assert_cmd::cargo::cargo_bin("upshift"), &upshift).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let dir = elsewhere.path().join("demo");
+    let out = std::process::Command::new(&upshift)
+        .args(["demo", "--json", "--keep"])
+        .arg(&dir)
+        .current_dir(elsewhere.path())
+        .env_remove("SAMPLE_SERVER_BIN")
+        .output()
+        .unwrap();
+    let _stop = testkit::StopGuard(dir.join("run/server.pid"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(summary(&out.stdout)["outcome"], "upgraded");
+    // The release it installed carries upshift itself as the sample server.
+    let served = std::fs::read(dir.join("server/versions/2026.2.0/bin/sample-server")).unwrap();
+    assert_eq!(served, std::fs::read(&upshift).unwrap());
+}
