@@ -206,7 +206,6 @@ pub enum MaintenanceAction {
     Status,
 }
 
-#[cfg(feature = "demo")]
 #[derive(Debug, Args)]
 pub struct ServiceArgs {
     #[arg(value_enum)]
@@ -233,6 +232,7 @@ impl From<ServiceAction> for upshift::operations::service::ServiceAction {
     }
 }
 
+#[cfg(feature = "demo")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Keep the demo instance in DIR (instance file, data, backups).
