@@ -4,6 +4,10 @@
 //! 2 bad usage or input and nothing changed, 3 an operator is needed).
 //! All the work is done by the `upshift` library.
 
+// Output goes through `output::outln!`/`errln!`, which never fail: a
+// `println!` would panic on a closed stdout, inside a run's window.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod cli;
 mod commands;
 mod output;

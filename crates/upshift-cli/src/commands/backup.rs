@@ -2,6 +2,7 @@
 
 use crate::cli::{BackupWhat, BackupsAction};
 use crate::output;
+use crate::output::outln;
 use serde_json::json;
 use upshift::engine::backup::{self, KeysOutcome};
 use upshift::engine::instance::Instance;
@@ -21,7 +22,7 @@ pub fn take(inst: &Instance, what: BackupWhat) -> Result<i32> {
             backup::database(inst, &state, None, &version, &|_, _| {})?
         }
     };
-    println!(
+    outln!(
         "backup #{} written and verified: {} ({} bytes)",
         record.id,
         record.path.display(),
@@ -48,11 +49,11 @@ pub fn catalog(inst: &Instance, action: &BackupsAction) -> Result<i32> {
             if flag.json {
                 output::json_line(&json!({ "type": "pruned", "backups": pruned }));
             } else if pruned.is_empty() {
-                println!("nothing to prune");
+                outln!("nothing to prune");
             } else {
                 pruned
                     .iter()
-                    .for_each(|b| println!("pruned #{} {}", b.id, b.path.display()));
+                    .for_each(|b| outln!("pruned #{} {}", b.id, b.path.display()));
             }
             Ok(0)
         }
@@ -67,8 +68,8 @@ pub fn catalog(inst: &Instance, action: &BackupsAction) -> Result<i32> {
                     }));
                 } else {
                     match &result {
-                        Ok(()) => println!("#{:<4} ok      {}", record.id, record.path.display()),
-                        Err(e) => println!(
+                        Ok(()) => outln!("#{:<4} ok      {}", record.id, record.path.display()),
+                        Err(e) => outln!(
                             "#{:<4} FAILED  {}: {}",
                             record.id,
                             record.path.display(),
@@ -84,7 +85,7 @@ pub fn catalog(inst: &Instance, action: &BackupsAction) -> Result<i32> {
 }
 
 fn line(b: &BackupRecord) {
-    println!(
+    outln!(
         "#{:<4} {:<4} {:<10} {:>12} bytes  {}  {}  {}",
         b.id,
         format!("{:?}", b.kind).to_lowercase(),

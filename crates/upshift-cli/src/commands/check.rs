@@ -2,6 +2,7 @@
 //! and on a cluster every node's own checks, named `<node>: <check>`.
 
 use crate::output;
+use crate::output::outln;
 use serde_json::json;
 use upshift::engine::checks;
 use upshift::engine::instance::Instance;
@@ -14,7 +15,7 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
         output::json_line(&json!({ "type": "checks", "ok": ok, "checks": outcomes }));
     } else {
         for o in &outcomes {
-            println!(
+            outln!(
                 "{} {:<40} {}",
                 if o.ok { "ok  " } else { "FAIL" },
                 o.name,

@@ -10,6 +10,7 @@
 //! folder removed.
 
 use crate::cli::{DemoArgs, DemoBreak};
+use crate::output::outln;
 use crate::output::{progress::Progress, report};
 use sample_server::cluster::NodeSpec;
 use sample_server::fixture::{self, Options};
@@ -40,8 +41,8 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
     };
     if !args.json {
         match args.nodes {
-            1 => println!("setting up a sample server in {}", dir.display()),
-            n => println!(
+            1 => outln!("setting up a sample server in {}", dir.display()),
+            n => outln!(
                 "setting up a {n}-node sample cluster sharing one database in {}",
                 dir.display()
             ),
@@ -70,12 +71,12 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
     let code = report::emit(&report, args.json);
     if !args.json {
         if let Some(keep) = &args.keep {
-            println!(
+            outln!(
                 "\nkept in {}; the server is still running. Try:",
                 keep.display()
             );
-            println!("  upshift -c {} status", fx.instance_file.display());
-            println!("  upshift -c {} backups list", fx.instance_file.display());
+            outln!("  upshift -c {} status", fx.instance_file.display());
+            outln!("  upshift -c {} backups list", fx.instance_file.display());
         }
     }
     Ok(code)

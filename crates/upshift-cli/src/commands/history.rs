@@ -1,5 +1,6 @@
 //! `upshift history`: past upgrades, newest first.
 
+use crate::output::outln;
 use crate::output::{self, ms};
 use serde_json::json;
 use upshift::engine::instance::Instance;
@@ -14,10 +15,10 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
         return Ok(0);
     }
     if runs.is_empty() {
-        println!("no runs yet");
+        outln!("no runs yet");
     }
     for run in &runs {
-        println!(
+        outln!(
             "{}  {} -> {}  {:<14} window {}  started {}",
             run.id,
             run.from,

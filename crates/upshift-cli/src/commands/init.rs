@@ -1,6 +1,7 @@
 //! `upshift init`: write a commented instance file to start from.
 
 use crate::cli::{InitArgs, InitProduct};
+use crate::output::outln;
 use upshift::config::presets::{self, Product};
 use upshift::Result;
 
@@ -11,7 +12,7 @@ pub fn run(args: &InitArgs) -> Result<i32> {
         InitProduct::Sample => Product::Sample,
     };
     presets::write(product, &args.out, args.force)?;
-    println!(
+    outln!(
         "wrote {}: fill in the values marked CHANGE, then run `upshift -c {} plan`",
         args.out.display(),
         args.out.display()

@@ -1,6 +1,7 @@
 //! `upshift maintenance on|off|status`.
 
 use crate::cli::MaintenanceAction;
+use crate::output::outln;
 use upshift::engine::instance::Instance;
 use upshift::Result;
 
@@ -11,12 +12,12 @@ pub fn run(inst: &Instance, action: MaintenanceAction) -> Result<i32> {
             let _lock = inst.lock("maintenance")?;
             let on = matches!(action, MaintenanceAction::On);
             maintenance.set(on)?;
-            println!("maintenance {}", if on { "on" } else { "off" });
+            outln!("maintenance {}", if on { "on" } else { "off" });
         }
         MaintenanceAction::Status => match maintenance.status()? {
-            Some(true) => println!("maintenance on"),
-            Some(false) => println!("maintenance off"),
-            None => println!("maintenance unknown ({})", maintenance.describe()),
+            Some(true) => outln!("maintenance on"),
+            Some(false) => outln!("maintenance off"),
+            None => outln!("maintenance unknown ({})", maintenance.describe()),
         },
     }
     Ok(0)

@@ -16,7 +16,8 @@ mod status;
 mod upgrade;
 
 use crate::cli::{Cli, Command};
-use std::io::{BufRead, IsTerminal, Write};
+use crate::output::errln;
+use std::io::{BufRead, IsTerminal};
 use upshift::engine::instance::Instance;
 use upshift::engine::state::State;
 use upshift::{Error, Result};
@@ -96,7 +97,7 @@ fn mind_unfinished(inst: &Instance, command: &Command) -> Result<()> {
         return refuse_unfinished(&state);
     }
     if let Some(run) = state.unfinished_run()? {
-        eprintln!(
+        errln!(
             "warning: run {} ({} -> {}) did not finish ({}); `upshift status` shows where it stopped, `upshift resume` or `upshift rollback` settles it",
             run.id,
             run.from,
@@ -120,8 +121,7 @@ fn confirm(question: &str) -> Result<()> {
         return Err(Error::input("not on a terminal and --yes not given")
             .hint("pass --yes to go ahead without a prompt"));
     }
-    print!("{question} [y/N] ");
-    let _ = std::io::stdout().flush();
+    crate::output::prompt(&format!("{question} [y/N]"));
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
     if matches!(answer.trim(), "y" | "Y" | "yes") {

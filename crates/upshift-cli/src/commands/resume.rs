@@ -1,6 +1,7 @@
 //! `upshift resume`: carry an interrupted run on from its journal.
 
 use crate::cli::ResumeArgs;
+use crate::output::outln;
 use crate::output::{progress::Progress, report};
 use upshift::engine::instance::Instance;
 use upshift::engine::run;
@@ -15,7 +16,7 @@ pub fn run(inst: &Instance, args: &ResumeArgs) -> Result<i32> {
     })?;
     let progress = Progress::new(args.json);
     if !args.json {
-        println!(
+        outln!(
             "resuming run {} ({} -> {}), {}",
             run.id,
             run.from,

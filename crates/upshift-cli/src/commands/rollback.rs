@@ -3,6 +3,7 @@
 
 use super::confirm;
 use crate::cli::RollbackArgs;
+use crate::output::outln;
 use crate::output::{progress::Progress, report};
 use upshift::engine::instance::Instance;
 use upshift::engine::plan::{self, RollbackRequest};
@@ -22,9 +23,11 @@ pub fn run(inst: &Instance, args: &RollbackArgs) -> Result<i32> {
             .hint("`upshift rollback` without --run undoes the unfinished run"));
         }
         if !args.json {
-            println!(
+            outln!(
                 "rolling back unfinished run {} ({} -> {})",
-                unfinished.id, unfinished.from, unfinished.to
+                unfinished.id,
+                unfinished.from,
+                unfinished.to
             );
         }
         let report = run::rollback_unfinished(inst, &state, &unfinished, args.force, &progress)?;

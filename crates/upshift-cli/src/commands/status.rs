@@ -1,6 +1,7 @@
 //! `upshift status`: the instance now, and the last run: where it stopped
 //! and what to do next.
 
+use crate::output::outln;
 use crate::output::{self, ms};
 use serde::Serialize;
 use serde_json::json;
@@ -39,13 +40,13 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
         }));
         return Ok(0);
     }
-    println!("instance:    {}", inst.name());
+    outln!("instance:    {}", inst.name());
     for node in &nodes {
         let label = match inst.is_cluster() {
             true => format!("{}:", node.name),
             false => "version:".into(),
         };
-        println!(
+        outln!(
             "{label:<12} {}, {} ({})",
             node.version.as_deref().unwrap_or("(no current version)"),
             match node.running {
@@ -56,10 +57,10 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
             node.service
         );
         if let Some(error) = &node.error {
-            println!("{:12} {error}", "");
+            outln!("{:12} {error}", "");
         }
     }
-    println!(
+    outln!(
         "maintenance: {}",
         match maintenance {
             Some(true) => "on",
@@ -68,10 +69,10 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
         }
     );
     let Some(run) = last else {
-        println!("last run:    none");
+        outln!("last run:    none");
         return Ok(0);
     };
-    println!(
+    outln!(
         "last run:    {} {} -> {}: {}",
         run.id,
         run.from,
@@ -79,7 +80,7 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
         run.status.as_str()
     );
     for step in &steps {
-        println!(
+        outln!(
             "  {:>2} {:<16} {:<8} {:>9}  {}",
             step.seq + 1,
             step.name,
@@ -89,7 +90,7 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
         );
     }
     if let Some(advice) = advice {
-        println!("next:        {advice}");
+        outln!("next:        {advice}");
     }
     Ok(0)
 }

@@ -1,5 +1,6 @@
 //! Errors as the operator sees them: what went wrong, then what to do.
 
+use super::errln;
 use upshift::{Error, ErrorKind};
 
 /// Prints `error` and returns its exit code.
@@ -19,9 +20,9 @@ pub fn report(error: &Error, json: bool) -> i32 {
             "hint": error.hint_text(),
         }));
     }
-    eprintln!("error: {}", error.chain());
+    errln!("error: {}", error.chain());
     if let Some(hint) = error.hint_text() {
-        eprintln!("  hint: {hint}");
+        errln!("  hint: {hint}");
     }
     code
 }
