@@ -11,6 +11,7 @@
 mod cli;
 mod commands;
 mod output;
+mod signals;
 
 use clap::Parser;
 use std::ffi::OsString;
@@ -27,6 +28,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             };
         }
     };
+    if !matches!(cli.command, cli::Command::NodeAgent) {
+        signals::catch();
+    }
     let json = cli.command.json();
     match commands::dispatch(&cli) {
         Ok(code) => code,

@@ -17,14 +17,16 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 use testkit::{wait_until, Sample};
 use upshift::engine::state::RunStatus;
+use upshift::support::cmd::STOP_GRACE;
 
-/// How the stand-in migration takes SIGTERM.
+/// How the stand-in migration takes SIGTERM; either way it writes `term`
+/// in its marker folder first.
 #[derive(Clone, Copy)]
 enum OnTerm {
-    /// Writes `term` in its marker folder and exits.
-    Trap,
-    /// Ignores it (so does its `sleep`): only SIGKILL ends it.
-    Ignore,
+    /// Exits.
+    Exit,
+    /// Carries on: only SIGKILL ends it.
+    Outlive,
 }
 
 /// The migration's marker folder: `started` (its pid) and `term`.
@@ -33,20 +35,22 @@ fn marks(sample: &Sample) -> PathBuf {
 }
 
 /// Replaces the sample's migration by a script that records its pid in
-/// `marks/started`, takes SIGTERM as `on_term` says, and otherwise runs for
-/// a minute.
+/// `marks/started`, takes SIGTERM as `on_term` says, and otherwise runs
+/// until it is stopped.
 fn slow_migration(sample: &Sample, on_term: OnTerm) {
     let marks = marks(sample);
     std::fs::create_dir_all(&marks).unwrap();
-    let trap = match on_term {
-        OnTerm::Trap => format!("trap 'echo TERM > {}/term; exit 143' TERM", marks.display()),
-        OnTerm::Ignore => "trap '' TERM".to_string(),
+    let then = match on_term {
+        OnTerm::Exit => "; exit 143",
+        OnTerm::Outlive => "",
     };
     let script = sample.dir().join("migrate.sh");
     std::fs::write(
         &script,
         format!(
-            "{trap}\necho $$ > {marks}/started.tmp && mv {marks}/started.tmp {marks}/started\nsleep 60 &\nwait $!\n",
+            "trap 'echo TERM > {marks}/term{then}' TERM\n\
+             echo $$ > {marks}/started.tmp && mv {marks}/started.tmp {marks}/started\n\
+             while :; do sleep 1 & wait $!; done\n",
             marks = marks.display()
         ),
     )
@@ -109,7 +113,7 @@ fn journaled(sample: &Sample) -> (RunStatus, String) {
 fn sigterm_in_the_window_stops_the_migration_and_rolls_back() {
     let sample = Sample::started();
     let before = sample.snapshot();
-    slow_migration(&sample, OnTerm::Trap);
+    slow_migration(&sample, OnTerm::Exit);
     let (upshift, stdout) = upgrade(&sample, &[], &[]);
     migration_started(&sample);
     upshift.signal(Signal::SIGTERM);
@@ -173,13 +177,18 @@ fn sighup_lets_the_step_finish_then_stops_with_on_failure_stop() {
 fn a_second_sigint_aborts_at_once_and_leaves_a_resumable_run() {
     let sample = Sample::started();
     let before = sample.snapshot();
-    slow_migration(&sample, OnTerm::Ignore);
+    slow_migration(&sample, OnTerm::Outlive);
     let (upshift, _stdout) = upgrade(&sample, &[], &[]);
     let migration = migration_started(&sample);
     upshift.signal(Signal::SIGINT);
-    std::thread::sleep(Duration::from_millis(300));
+    wait_until(
+        "the migration to get SIGTERM",
+        Duration::from_secs(30),
+        || marks(&sample).join("term").exists(),
+    );
     upshift.signal(Signal::SIGINT);
-    let (status, stderr) = upshift.finish(Duration::from_secs(5));
+    // At once: well before the migration's grace period would end.
+    let (status, stderr) = upshift.finish(STOP_GRACE / 2);
     no_panic(&status, &stderr);
     assert_eq!(status.code(), Some(130), "aborted: {stderr}");
     wait_until("the migration to be killed", Duration::from_secs(5), || {
@@ -199,7 +208,7 @@ fn a_second_sigint_aborts_at_once_and_leaves_a_resumable_run() {
 fn a_migration_ignoring_sigterm_is_killed_after_the_grace_period() {
     let sample = Sample::started();
     let before = sample.snapshot();
-    slow_migration(&sample, OnTerm::Ignore);
+    slow_migration(&sample, OnTerm::Outlive);
     let (upshift, _stdout) = upgrade(&sample, &[], &[]);
     let migration = migration_started(&sample);
     let signalled = Instant::now();
@@ -210,9 +219,10 @@ fn a_migration_ignoring_sigterm_is_killed_after_the_grace_period() {
         || gone(migration),
     );
     let waited = signalled.elapsed();
+    assert!(marks(&sample).join("term").exists(), "SIGTERM came first");
     assert!(
-        waited >= Duration::from_secs(5),
-        "killed after {waited:?}: no grace period"
+        waited >= STOP_GRACE,
+        "killed after {waited:?}: no grace period of {STOP_GRACE:?}"
     );
     let (status, stderr) = upshift.finish(Duration::from_secs(120));
     no_panic(&status, &stderr);
@@ -227,7 +237,7 @@ fn a_migration_ignoring_sigterm_is_killed_after_the_grace_period() {
 fn a_timed_out_migration_gets_sigterm_before_sigkill() {
     let sample = Sample::started();
     let before = sample.snapshot();
-    slow_migration(&sample, OnTerm::Trap);
+    slow_migration(&sample, OnTerm::Exit);
     edit_instance_file(&sample, "timeout = \"5m\"", "timeout = \"2s\"");
     sample.run(&["upgrade", "--yes", "--to", "2026.2.0"], 1);
     assert!(
