@@ -231,3 +231,34 @@ pub fn spawn(command: &mut Command) -> std::io::Result<std::process::Child> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timed_out_command_gets_sigterm_first_and_may_clean_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let argv: Vec<String> = [
+            "sh",
+            "-c",
+            "trap 'echo cleaned > term; exit 143' TERM; sleep 30 & wait $!",
+        ]
+        .map(String::from)
+        .into();
+        let started = Instant::now();
+        let error = run(&argv, dir.path(), Duration::from_millis(300)).unwrap_err();
+        assert!(
+            error.to_string().contains("did not finish within"),
+            "{error}"
+        );
+        assert!(
+            started.elapsed() < STOP_GRACE,
+            "it ended on SIGTERM, without waiting out the grace"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("term")).unwrap(),
+            "cleaned\n"
+        );
+    }
+}
