@@ -4,9 +4,18 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+/// The exit codes, under `--help` (docs/recovery.md explains each).
+const EXIT_CODES: &str = "\
+Exit codes: 0 done; 1 failed, the instance is healthy on the old version
+(also when SIGINT, SIGTERM or SIGHUP ended a run, which then rolled back);
+2 bad usage or input, nothing changed; 3 an operator is needed (`upshift
+status`), also a run stopped by a signal with --on-failure stop; 128+N
+exited at once on signal N: no run in flight, or a second signal aborted
+one (`upshift resume` or `upshift rollback` settles it).";
+
 /// Upgrade a self-hosted server in place: planned, journaled, verified.
 #[derive(Debug, Parser)]
-#[command(name = "upshift", version, about)]
+#[command(name = "upshift", version, about, after_help = EXIT_CODES)]
 pub struct Cli {
     /// The instance file.
     #[arg(

@@ -4,9 +4,14 @@
 //! 2 bad usage or input and nothing changed, 3 an operator is needed).
 //! All the work is done by the `upshift` library.
 
+// Output goes through `output::outln!`/`errln!`, which never fail: a
+// `println!` would panic on a closed stdout, inside a run's window.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod cli;
 mod commands;
 mod output;
+mod signals;
 
 use clap::Parser;
 use std::ffi::OsString;
@@ -28,6 +33,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             };
         }
     };
+    if !matches!(cli.command, cli::Command::NodeAgent) {
+        signals::catch();
+    }
     output::log::init(cli.verbose, cli.quiet);
     let json = cli.json;
     match commands::dispatch(&cli) {

@@ -2,6 +2,7 @@
 
 use crate::cli::{BackupWhat, BackupsAction};
 use crate::output;
+use crate::output::outln;
 use upshift::engine::backup::{self, KeysOutcome};
 use upshift::engine::instance::Instance;
 use upshift::engine::state::BackupRecord;
@@ -24,7 +25,7 @@ pub fn take(inst: &Instance, what: BackupWhat, json: bool) -> Result<i32> {
     if json {
         output::json_line(&Output::Backup(record));
     } else {
-        println!(
+        outln!(
             "backup #{} written and verified: {} ({} bytes)",
             record.id,
             record.path.display(),
@@ -52,11 +53,11 @@ pub fn catalog(inst: &Instance, action: &BackupsAction, json: bool) -> Result<i3
             if json {
                 output::json_line(&Output::Pruned(Backups { backups: pruned }));
             } else if pruned.is_empty() {
-                println!("nothing to prune");
+                outln!("nothing to prune");
             } else {
                 pruned
                     .iter()
-                    .for_each(|b| println!("pruned #{} {}", b.id, b.path.display()));
+                    .for_each(|b| outln!("pruned #{} {}", b.id, b.path.display()));
             }
             Ok(0)
         }
@@ -72,8 +73,8 @@ pub fn catalog(inst: &Instance, action: &BackupsAction, json: bool) -> Result<i3
                     }));
                 } else {
                     match &result {
-                        Ok(()) => println!("#{:<4} ok      {}", record.id, record.path.display()),
-                        Err(e) => println!(
+                        Ok(()) => outln!("#{:<4} ok      {}", record.id, record.path.display()),
+                        Err(e) => outln!(
                             "#{:<4} FAILED  {}: {}",
                             record.id,
                             record.path.display(),
@@ -89,7 +90,7 @@ pub fn catalog(inst: &Instance, action: &BackupsAction, json: bool) -> Result<i3
 }
 
 fn line(b: &BackupRecord) {
-    println!(
+    outln!(
         "#{:<4} {:<4} {:<10} {:>12} bytes  {}  {}  {}",
         b.id,
         format!("{:?}", b.kind).to_lowercase(),

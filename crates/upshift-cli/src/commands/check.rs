@@ -2,6 +2,7 @@
 //! and on a cluster every node's own checks, named `<node>: <check>`.
 
 use crate::output;
+use crate::output::outln;
 use upshift::engine::checks;
 use upshift::engine::instance::Instance;
 use upshift::operations::output::{Checks, Output};
@@ -17,7 +18,7 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
         }));
     } else {
         for o in &outcomes {
-            println!(
+            outln!(
                 "{} {:<40} {}",
                 if o.ok { "ok  " } else { "FAIL" },
                 o.name,

@@ -1,6 +1,7 @@
 //! `upshift clone`: a test instance from production's latest verified backup.
 
 use crate::cli::CloneArgs;
+use crate::output::outln;
 use crate::output::{self, progress::Progress};
 use upshift::engine::instance::Instance;
 use upshift::operations::clone::{self, CloneRequest};
@@ -19,7 +20,7 @@ pub fn run(inst: &Instance, args: &CloneArgs, json: bool) -> Result<i32> {
     if json {
         output::json_line(&Output::Clone(cloned));
     } else {
-        println!(
+        outln!(
             "clone {} of {} runs {} on port {}, from database backup #{} ({})",
             cloned.name,
             inst.name(),
@@ -28,9 +29,9 @@ pub fn run(inst: &Instance, args: &CloneArgs, json: bool) -> Result<i32> {
             cloned.db_backup,
             output::ms(cloned.ms)
         );
-        println!("its database: {}", cloned.database);
-        println!("its instance file: {}", cloned.instance_file.display());
-        println!(
+        outln!("its database: {}", cloned.database);
+        outln!("its instance file: {}", cloned.instance_file.display());
+        outln!(
             "work on it with: upshift -c {} <command>",
             cloned.instance_file.display()
         );

@@ -11,6 +11,7 @@
 //! as printed whatever the folder's name.
 
 use crate::cli::{DemoArgs, DemoBreak};
+use crate::output::{errln, outln};
 use crate::output::{progress::Progress, report};
 use sample_server::cluster::NodeSpec;
 use sample_server::fixture::{self, Options};
@@ -46,8 +47,8 @@ pub fn run(args: &DemoArgs, json: bool) -> Result<i32> {
     };
     if !json {
         match args.nodes {
-            1 => println!("setting up a sample server in {}", dir.display()),
-            n => println!(
+            1 => outln!("setting up a sample server in {}", dir.display()),
+            n => outln!(
                 "setting up a {n}-node sample cluster sharing one database in {}",
                 dir.display()
             ),
@@ -74,7 +75,7 @@ pub fn run(args: &DemoArgs, json: bool) -> Result<i32> {
     let code = report::emit(&report, json);
     if !json {
         if let Some(keep) = &args.keep {
-            println!(
+            outln!(
                 "\nkept in {}; the server is still running. Try:",
                 keep.display()
             );
@@ -83,7 +84,7 @@ pub fn run(args: &DemoArgs, json: bool) -> Result<i32> {
                 let head = ["upshift", "-c", &file];
                 // A path with a NUL cannot be printed as a shell word at all.
                 if let Ok(line) = shlex::try_join(head.iter().chain(command).copied()) {
-                    println!("  {line}");
+                    outln!("  {line}");
                 }
             }
         }
@@ -193,7 +194,7 @@ pub fn serve_as_sample_server(args: Vec<std::ffi::OsString>) -> i32 {
     match sample_server::cli::run(args) {
         Ok(()) => 0,
         Err(error) => {
-            eprintln!("sample-server: {error:#}");
+            errln!("sample-server: {error:#}");
             sample_server::cli::exit_code(&error)
         }
     }

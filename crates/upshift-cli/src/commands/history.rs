@@ -1,6 +1,7 @@
 //! `upshift history`: past upgrades, newest first, then what operators
 //! did outside runs (`upshift service`).
 
+use crate::output::outln;
 use crate::output::{self, ms};
 use upshift::engine::instance::Instance;
 use upshift::operations::output::{History, Output};
@@ -20,10 +21,10 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
         return Ok(0);
     }
     if runs.is_empty() {
-        println!("no runs yet");
+        outln!("no runs yet");
     }
     for run in &runs {
-        println!(
+        outln!(
             "{}  {} -> {}  {:<14} window {}  started {}",
             run.id,
             run.from,

@@ -2,6 +2,7 @@
 
 use crate::cli::{InitArgs, InitProduct};
 use crate::output;
+use crate::output::outln;
 use upshift::config::presets::{self, Product};
 use upshift::operations::output::{Initialized, Output};
 use upshift::Result;
@@ -19,7 +20,7 @@ pub fn run(args: &InitArgs, json: bool) -> Result<i32> {
             product: name.into(),
         }));
     } else {
-        println!(
+        outln!(
             "wrote {}: fill in the values marked CHANGE, then run `upshift -c {} plan`",
             args.out.display(),
             args.out.display()

@@ -2,6 +2,7 @@
 
 use crate::cli::MaintenanceAction;
 use crate::output;
+use crate::output::outln;
 use upshift::engine::instance::Instance;
 use upshift::operations::output::{Maintenance, Output};
 use upshift::Result;
@@ -25,9 +26,9 @@ pub fn run(inst: &Instance, action: MaintenanceAction, json: bool) -> Result<i32
         return Ok(0);
     }
     match on {
-        Some(true) => println!("maintenance on"),
-        Some(false) => println!("maintenance off"),
-        None => println!("maintenance unknown ({})", maintenance.describe()),
+        Some(true) => outln!("maintenance on"),
+        Some(false) => outln!("maintenance off"),
+        None => outln!("maintenance unknown ({})", maintenance.describe()),
     }
     Ok(0)
 }

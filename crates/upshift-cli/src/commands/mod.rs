@@ -18,7 +18,8 @@ mod status;
 mod upgrade;
 
 use crate::cli::{Cli, Command};
-use std::io::{BufRead, IsTerminal, Write};
+use crate::output::errln;
+use std::io::{BufRead, IsTerminal};
 use upshift::engine::guard::{self, Intent};
 use upshift::engine::instance::Instance;
 use upshift::{Error, Result};
@@ -35,7 +36,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
     }
     let inst = Instance::open(&cli.config, cli.state_dir.as_deref())?;
     if let Some(warning) = guard::mind_unfinished(&inst, intent(&cli.command))? {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
     match &cli.command {
         Command::Plan(target) => plan::run(&inst, target, json),
@@ -85,8 +86,7 @@ fn confirm(question: &str) -> Result<()> {
         return Err(Error::input("not on a terminal and --yes not given")
             .hint("pass --yes to go ahead without a prompt"));
     }
-    print!("{question} [y/N] ");
-    let _ = std::io::stdout().flush();
+    crate::output::prompt(&format!("{question} [y/N]"));
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
     if matches!(answer.trim(), "y" | "Y" | "yes") {

@@ -1,6 +1,7 @@
 //! `upshift rehearse`: the upgrade tried on a clone first, with a report.
 
 use crate::cli::RehearseArgs;
+use crate::output::errln;
 use crate::output::{self, progress::Progress, report};
 use upshift::engine::instance::Instance;
 use upshift::operations::output::{Output, RehearsalSummary};
@@ -20,13 +21,13 @@ pub fn run(inst: &Instance, args: &RehearseArgs, json: bool) -> Result<i32> {
         report::rehearsal(&rehearsal);
     }
     if let Some(error) = &rehearsal.error {
-        eprintln!("error (in the clone): {error}");
+        errln!("error (in the clone): {error}");
         if let Some(hint) = &rehearsal.hint {
-            eprintln!("  hint: {hint}");
+            errln!("  hint: {hint}");
         }
     }
     if let Some(error) = &rehearsal.teardown_error {
-        eprintln!("error: the clone could not be torn down: {error}");
+        errln!("error: the clone could not be torn down: {error}");
     }
     Ok(rehearsal.exit_code())
 }

@@ -4,6 +4,7 @@
 
 use super::confirm;
 use crate::cli::RollbackArgs;
+use crate::output::outln;
 use crate::output::{progress::Progress, report};
 use upshift::engine::instance::Instance;
 use upshift::engine::plan::RollbackRequest;
@@ -20,9 +21,11 @@ pub fn run(inst: &Instance, args: &RollbackArgs, json: bool) -> Result<i32> {
     let prepared = runs::rollback(inst, &request, &progress)?;
     if !json {
         match &prepared.action {
-            Action::UndoUnfinished { run, .. } => println!(
+            Action::UndoUnfinished { run, .. } => outln!(
                 "rolling back unfinished run {} ({} -> {})",
-                run.id, run.from, run.to
+                run.id,
+                run.from,
+                run.to
             ),
             Action::Rollback { plan } => report::plan(plan),
             Action::Upgrade { .. } | Action::Resume { .. } => {}

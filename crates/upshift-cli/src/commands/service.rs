@@ -3,6 +3,7 @@
 
 use crate::cli::ServiceArgs;
 use crate::output;
+use crate::output::outln;
 use upshift::engine::instance::Instance;
 use upshift::operations::output::Output;
 use upshift::operations::service;
@@ -20,9 +21,9 @@ pub fn run(inst: &Instance, args: &ServiceArgs, json: bool) -> Result<i32> {
             Some(false) => "stopped",
             None => "unknown",
         };
-        println!("{}: {state} ({})", node.name, node.service);
+        outln!("{}: {state} ({})", node.name, node.service);
         if let Some(error) = &node.error {
-            println!("  {error}");
+            outln!("  {error}");
         }
     }
     Ok(0)

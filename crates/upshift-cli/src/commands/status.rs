@@ -1,6 +1,7 @@
 //! `upshift status`: the instance now, and the last run: where it stopped
 //! and what to do next (decided by the engine's `status`).
 
+use crate::output::outln;
 use crate::output::{self, ms};
 use upshift::engine::instance::Instance;
 use upshift::engine::status;
@@ -13,13 +14,13 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
         output::json_line(&Output::Status(status));
         return Ok(0);
     }
-    println!("instance:    {}", status.instance);
+    outln!("instance:    {}", status.instance);
     for node in &status.nodes {
         let label = match inst.is_cluster() {
             true => format!("{}:", node.name),
             false => "version:".into(),
         };
-        println!(
+        outln!(
             "{label:<12} {}, {} ({})",
             node.version.as_deref().unwrap_or("(no current version)"),
             match node.running {
@@ -30,10 +31,10 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
             node.service
         );
         if let Some(error) = &node.error {
-            println!("{:12} {error}", "");
+            outln!("{:12} {error}", "");
         }
     }
-    println!(
+    outln!(
         "maintenance: {}",
         match status.maintenance {
             Some(true) => "on",
@@ -42,10 +43,10 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
         }
     );
     let Some(run) = &status.last_run else {
-        println!("last run:    none");
+        outln!("last run:    none");
         return Ok(0);
     };
-    println!(
+    outln!(
         "last run:    {} {} -> {}: {}",
         run.id,
         run.from,
@@ -53,7 +54,7 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
         run.status.as_str()
     );
     for step in &status.steps {
-        println!(
+        outln!(
             "  {:>2} {:<16} {:<8} {:>9}  {}",
             step.seq + 1,
             step.name,
@@ -63,7 +64,7 @@ pub fn run(inst: &Instance, json: bool) -> Result<i32> {
         );
     }
     if let Some(advice) = &status.advice {
-        println!("next:        {advice}");
+        outln!("next:        {advice}");
     }
     Ok(0)
 }

@@ -1,5 +1,6 @@
 //! Errors as the operator sees them: what went wrong, then what to do.
 
+use super::errln;
 use upshift::operations::output::{Output, Summary};
 use upshift::Error;
 
@@ -8,9 +9,9 @@ pub fn report(error: &Error, json: bool) -> i32 {
     if json {
         super::json_line(&Output::Summary(Summary::of_error(error)));
     }
-    eprintln!("error: {}", error.chain());
+    errln!("error: {}", error.chain());
     if let Some(hint) = error.hint_text() {
-        eprintln!("  hint: {hint}");
+        errln!("  hint: {hint}");
     }
     error.kind().exit_code()
 }

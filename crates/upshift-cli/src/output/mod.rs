@@ -1,19 +1,62 @@
 //! Everything the CLI prints: progress while a run works, reports after it,
 //! errors, and the JSON-lines form of each.
+//!
+//! Design decisions: every line goes through [`outln!`] (stdout) or
+//! [`errln!`] (stderr), which ignore a failed write. A reader that went away
+//! (`upshift upgrade | head`, a closed terminal) must never abort a run inside
+//! its maintenance window: the run carries on to its normal end with the
+//! journal settled, and a read-only command ends with its usual exit code.
+//! SIGPIPE stays ignored, as Rust sets it, so such a write fails with EPIPE
+//! instead of killing upshift. `outln!` and friends, which panic on that
+//! error, are denied in this crate (`clippy::print_stdout`).
 
 pub mod error;
 pub mod log;
 pub mod progress;
 pub mod report;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use upshift::operations::output::Output;
+
+/// `outln!` on stdout that never fails: see the module comment.
+macro_rules! outln {
+    () => {
+        outln!("")
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_line(&mut ::std::io::stdout(), ::std::format_args!($($arg)*))
+    };
+}
+
+/// `errln!` on stderr that never fails: see the module comment.
+macro_rules! errln {
+    () => {
+        errln!("")
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_line(&mut ::std::io::stderr(), ::std::format_args!($($arg)*))
+    };
+}
+
+pub(crate) use {errln, outln};
+
+/// Writes `line` and a newline to `to`, ignoring a failed write.
+pub fn write_line(to: &mut impl Write, line: std::fmt::Arguments) {
+    let _ = writeln!(to, "{line}");
+}
+
+/// Writes `question` on stdout, without a newline, for an answer on stdin.
+pub fn prompt(question: &str) {
+    let mut stdout = std::io::stdout();
+    let _ = write!(stdout, "{question} ");
+    let _ = stdout.flush();
+}
 
 /// Prints one value of the `--json` contract as a line on stdout.
 pub fn json_line(value: &Output) {
     match serde_json::to_string(value) {
-        Ok(line) => println!("{line}"),
-        Err(e) => eprintln!("error: cannot write JSON output: {e}"),
+        Ok(line) => outln!("{line}"),
+        Err(e) => errln!("error: cannot write JSON output: {e}"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Live progress of a run: a spinner with a timer per step on a terminal,
 //! one plain line per step otherwise, or JSON lines with `--json`.
 
+use super::outln;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -56,30 +57,30 @@ fn window_mark(in_window: bool) -> &'static str {
 
 fn plain(event: &Event) {
     match event {
-        Event::RunStarted { run_id, from, to } => println!("run {run_id}: {from} -> {to}"),
+        Event::RunStarted { run_id, from, to } => outln!("run {run_id}: {from} -> {to}"),
         Event::StepStarted {
             step,
             index,
             total,
             in_window,
         } => {
-            println!("[{index}/{total}] {step}{}", window_mark(*in_window))
+            outln!("[{index}/{total}] {step}{}", window_mark(*in_window))
         }
         Event::StepFinished {
             step,
             ms,
             skipped,
             detail,
-        } => println!(
+        } => outln!(
             "      {step} {} in {}: {detail}",
             if *skipped { "skipped" } else { "done" },
             super::ms(*ms)
         ),
         Event::StepFailed { step, ms, error } => {
-            println!("      {step} FAILED after {}: {error}", super::ms(*ms))
+            outln!("      {step} FAILED after {}: {error}", super::ms(*ms))
         }
         Event::Progress { .. } => {}
-        Event::Note { message } => println!("note: {message}"),
+        Event::Note { message } => outln!("note: {message}"),
     }
 }
 
@@ -119,16 +120,16 @@ fn terminal(slot: &Mutex<Option<ProgressBar>>, event: &Event) {
             if let Some(bar) = slot.take() {
                 let mark = if *skipped { "-" } else { "✓" };
                 bar.finish_and_clear();
-                println!("{mark} {step:<16} {:>9}  {detail}", super::ms(*ms));
+                outln!("{mark} {step:<16} {:>9}  {detail}", super::ms(*ms));
             }
         }
         Event::StepFailed { step, ms, error } => {
             if let Some(bar) = slot.take() {
                 bar.finish_and_clear();
             }
-            println!("✗ {step:<16} {:>9}  {error}", super::ms(*ms));
+            outln!("✗ {step:<16} {:>9}  {error}", super::ms(*ms));
         }
-        Event::RunStarted { run_id, from, to } => println!("run {run_id}: {from} -> {to}"),
-        Event::Note { message } => println!("note: {message}"),
+        Event::RunStarted { run_id, from, to } => outln!("run {run_id}: {from} -> {to}"),
+        Event::Note { message } => outln!("note: {message}"),
     }
 }

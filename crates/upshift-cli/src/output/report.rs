@@ -1,6 +1,7 @@
 //! Plans and run reports, as text and as JSON.
 
 use super::ms;
+use super::{errln, outln};
 use upshift::engine::plan::{Plan, RunKind};
 use upshift::engine::run::{Outcome, Report};
 use upshift::operations::output::{Output, Summary};
@@ -9,15 +10,18 @@ use upshift::operations::rehearse::Rehearsal;
 /// Prints a plan as a table.
 pub fn plan(plan: &Plan) {
     if plan.is_noop() {
-        println!("{}: already on {}; nothing to do", plan.instance, plan.from);
+        outln!("{}: already on {}; nothing to do", plan.instance, plan.from);
         return;
     }
     match plan.kind {
-        RunKind::Upgrade => println!(
+        RunKind::Upgrade => outln!(
             "{}: {} -> {} ({} upgrade)",
-            plan.instance, plan.from, plan.to, plan.change
+            plan.instance,
+            plan.from,
+            plan.to,
+            plan.change
         ),
-        RunKind::Rollback => println!(
+        RunKind::Rollback => outln!(
             "{}: roll back run {} from {} to {}",
             plan.instance,
             plan.rolls_back.as_deref().unwrap_or("?"),
@@ -25,9 +29,9 @@ pub fn plan(plan: &Plan) {
             plan.to
         ),
     }
-    println!("  #  step             window  undo  estimate   rehearsed  what");
+    outln!("  #  step             window  undo  estimate   rehearsed  what");
     for (i, s) in plan.steps.iter().enumerate() {
-        println!(
+        outln!(
             "{:>3}  {:<16} {:<6}  {:<4}  {:>9}  {:>9}  {}",
             i + 1,
             s.step.name(),
@@ -39,24 +43,26 @@ pub fn plan(plan: &Plan) {
         );
     }
     match plan.window_estimate_ms {
-        Some(w) => println!(
+        Some(w) => outln!(
             "estimated maintenance window: {} (from earlier runs)",
             ms(w)
         ),
-        None => println!("estimated maintenance window: unknown (no earlier run of every step)"),
+        None => outln!("estimated maintenance window: unknown (no earlier run of every step)"),
     }
     if let Some(r) = &plan.rehearsal {
         match r.window_ms {
-            Some(w) => println!(
+            Some(w) => outln!(
                 "rehearsed maintenance window: {} (rehearsal {} at {}: {})",
                 ms(w),
                 r.id,
                 r.at,
                 r.outcome
             ),
-            None => println!(
+            None => outln!(
                 "rehearsal {} at {} ended {}: no window to predict; see its report",
-                r.id, r.at, r.outcome
+                r.id,
+                r.at,
+                r.outcome
             ),
         }
     }
@@ -69,11 +75,11 @@ pub fn rehearsal(r: &Rehearsal) {
         Outcome::RolledBack => "rehearsal FAILED (rolled back in the clone):",
         _ => "rehearsal FAILED:",
     };
-    println!();
-    println!("{verb} {} {} -> {} on a clone", r.instance, r.from, r.to);
-    println!("  #  step             window  rehearsal  predicted");
+    outln!();
+    outln!("{verb} {} {} -> {} on a clone", r.instance, r.from, r.to);
+    outln!("  #  step             window  rehearsal  predicted");
     for (i, s) in r.steps.iter().enumerate() {
-        println!(
+        outln!(
             "{:>3}  {:<16} {:<6}  {:>9}  {:>9}{}",
             i + 1,
             s.step,
@@ -84,16 +90,16 @@ pub fn rehearsal(r: &Rehearsal) {
         );
     }
     if let Some(w) = r.predicted_window_ms {
-        println!("predicted maintenance window for production: {}", ms(w));
+        outln!("predicted maintenance window for production: {}", ms(w));
     }
     match r.kept {
-        true => println!(
+        true => outln!(
             "clone kept: upshift -c {} ...",
             r.clone.instance_file.display()
         ),
-        false => println!("clone torn down"),
+        false => outln!("clone torn down"),
     }
-    println!(
+    outln!(
         "report: {} and {}",
         r.report_md.display(),
         r.report_json.display()
@@ -121,20 +127,22 @@ pub fn run(report: &Report) {
         Outcome::Refused | Outcome::Failed => "FAILED (nothing changed):",
         Outcome::NeedsOperator => "STOPPED, needs an operator:",
     };
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{verb} {} {} -> {}",
-        report.instance, report.from, report.to
+        report.instance,
+        report.from,
+        report.to
     );
     if let Some(window) = report.window_ms {
-        println!("maintenance window: {}", ms(window));
+        outln!("maintenance window: {}", ms(window));
         let mut accounted = 0;
         for (step, step_ms, share) in report.shares() {
-            println!("  {:<20} {:>9}  {:>5.1}%", step, ms(step_ms), share);
+            outln!("  {:<20} {:>9}  {:>5.1}%", step, ms(step_ms), share);
             accounted += step_ms;
         }
         let rest = window.saturating_sub(accounted);
-        println!(
+        outln!(
             "  {:<20} {:>9}  {:>5.1}%",
             "(journal, between)",
             ms(rest),
@@ -155,7 +163,7 @@ fn node_timings(report: &Report) {
     if with_nodes.is_empty() {
         return;
     }
-    println!("per node:");
+    outln!("per node:");
     for step in with_nodes {
         let parts: Vec<String> = step
             .nodes
@@ -169,7 +177,7 @@ fn node_timings(report: &Report) {
                 )
             })
             .collect();
-        println!("  {:<20} {}", step.step, parts.join(", "));
+        outln!("  {:<20} {}", step.step, parts.join(", "));
     }
 }
 
@@ -177,12 +185,12 @@ fn node_timings(report: &Report) {
 /// where stdout carries only JSON).
 pub fn errors(report: &Report) {
     if let Some(error) = &report.error {
-        eprintln!("error: {error}");
+        errln!("error: {error}");
         if let Some(hint) = &report.hint {
-            eprintln!("  hint: {hint}");
+            errln!("  hint: {hint}");
         }
         if report.outcome.exit_code() == 3 {
-            eprintln!("the run stopped inside the maintenance window: see `upshift status`");
+            errln!("the run stopped inside the maintenance window: see `upshift status`");
         }
     }
 }

@@ -2,7 +2,7 @@
 //! upgrade that succeeded can be rolled back later: the instance always ends
 //! healthy on a version, with its data.
 
-use crate::support::{healthy_on, json_lines, rolled_back, summary};
+use crate::support::{edit_instance_file, healthy_on, json_lines, rolled_back, summary};
 use sample_server::fixture::Options;
 use sample_server::manifest::Break;
 use std::time::Duration;
@@ -16,12 +16,6 @@ fn broken(brk: Break) -> Sample {
     });
     sample.start();
     sample
-}
-
-fn edit_instance_file(sample: &Sample, from: &str, to: &str) {
-    let text = std::fs::read_to_string(&sample.fx.instance_file).unwrap();
-    assert!(text.contains(from), "instance file has {from}");
-    std::fs::write(&sample.fx.instance_file, text.replacen(from, to, 1)).unwrap();
 }
 
 #[test]

@@ -77,3 +77,10 @@ pub fn all_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Replaces the first `from` in the sample's instance file with `to`.
+pub fn edit_instance_file(sample: &Sample, from: &str, to: &str) {
+    let text = std::fs::read_to_string(&sample.fx.instance_file).unwrap();
+    assert!(text.contains(from), "instance file has {from}");
+    std::fs::write(&sample.fx.instance_file, text.replacen(from, to, 1)).unwrap();
+}

@@ -3,14 +3,26 @@
 //! Commands are argv vectors, never a shell string: arguments are passed as
 //! they are. Secrets reach commands through the inherited environment, never
 //! through argv. Every command has a deadline; on expiry its whole process
-//! group is killed, so a hung helper cannot hang a maintenance window.
+//! group is stopped, so a hung helper cannot hang a maintenance window.
+//!
+//! Stopping is one mechanism, for a deadline and for an interrupt (a signal
+//! asked the run to end, see [`interrupt`]): SIGTERM to the command's
+//! process group, [`STOP_GRACE`] for it to clean up and exit, then SIGKILL
+//! to whatever is left of the group. A migration that traps SIGTERM can
+//! roll its transaction back; one that ignores it cannot hold the run.
 
 use crate::support::error::{Context, Error, Result};
+use crate::support::interrupt;
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+/// How long a command has, after SIGTERM, before it is killed.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// What a finished command left behind.
 #[derive(Debug)]
@@ -112,26 +124,7 @@ pub fn run_command(
     });
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(status) = child
-            .try_wait()
-            .context(|| format!("waiting for `{program}`"))?
-        {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
-            let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
-            let _ = child.wait();
-            return Err(Error::failed(format!(
-                "`{program}` did not finish within {}",
-                humantime::format_duration(timeout)
-            ))
-            .hint("raise the timeout in the instance file if it is just slow"));
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let status = wait(&mut child, &program, Some(timeout), &mut || {})?;
     if let Some(feeder) = feeder {
         let _ = feeder.join();
     }
@@ -140,6 +133,62 @@ pub fn run_command(
         stdout: stdout.join().unwrap_or_default(),
         stderr: stderr.join().unwrap_or_default(),
     })
+}
+
+/// Waits for `child`, the leader of its own process group, calling `tick`
+/// while it runs. It is stopped (see [`stop`]) when `timeout` passes or a
+/// signal asks the run to end; either is an error naming `program`.
+pub fn wait(
+    child: &mut Child,
+    program: &str,
+    timeout: Option<Duration>,
+    tick: &mut dyn FnMut(),
+) -> Result<ExitStatus> {
+    let _watched = interrupt::watch(child.id() as i32);
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let status = loop {
+        if let Some(status) = child
+            .try_wait()
+            .context(|| format!("waiting for `{program}`"))?
+        {
+            break status;
+        }
+        if let Some(signal) = interrupt::stopping() {
+            stop(child);
+            return Err(
+                Error::failed(format!("interrupted by {signal}: `{program}` was stopped"))
+                    .hint("upshift was asked to stop; `upshift status` shows where the run ended"),
+            );
+        }
+        if let (Some(deadline), Some(timeout)) = (deadline, timeout) {
+            if Instant::now() >= deadline {
+                stop(child);
+                return Err(Error::failed(format!(
+                    "`{program}` did not finish within {}",
+                    humantime::format_duration(timeout)
+                ))
+                .hint("raise the timeout in the instance file if it is just slow"));
+            }
+        }
+        tick();
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    interrupt::hold_if_aborted();
+    Ok(status)
+}
+
+/// Ends `child` and its process group: SIGTERM, up to [`STOP_GRACE`] for
+/// it to exit, then SIGKILL for the group's stragglers (or the child).
+fn stop(child: &mut Child) {
+    let group = Pid::from_raw(child.id() as i32);
+    let _ = killpg(group, Signal::SIGTERM);
+    let deadline = Instant::now() + STOP_GRACE;
+    while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = killpg(group, Signal::SIGKILL);
+    let _ = child.wait();
+    interrupt::hold_if_aborted();
 }
 
 /// Runs `argv` and fails unless it exits 0. `what` names it in errors.
@@ -180,5 +229,36 @@ pub fn spawn(command: &mut Command) -> std::io::Result<std::process::Child> {
             }
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timed_out_command_gets_sigterm_first_and_may_clean_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let argv: Vec<String> = [
+            "sh",
+            "-c",
+            "trap 'echo cleaned > term; exit 143' TERM; sleep 30 & wait $!",
+        ]
+        .map(String::from)
+        .into();
+        let started = Instant::now();
+        let error = run(&argv, dir.path(), Duration::from_millis(300)).unwrap_err();
+        assert!(
+            error.to_string().contains("did not finish within"),
+            "{error}"
+        );
+        assert!(
+            started.elapsed() < STOP_GRACE,
+            "it ended on SIGTERM, without waiting out the grace"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("term")).unwrap(),
+            "cleaned\n"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The ground floor: what every layer above uses and that uses nothing of
 //! theirs. Errors and their exit-code kinds, secrets and their redaction,
 //! templates, child commands, file writes, locks, versions, the events the
-//! library reports through, and failpoints.
+//! library reports through, interrupts (signals) and failpoints.
 
 pub mod clock;
 pub mod cmd;
@@ -10,6 +10,7 @@ pub mod events;
 pub mod failpoint;
 pub mod fsutil;
 pub mod holders;
+pub mod interrupt;
 pub mod lock;
 pub mod path;
 pub mod redact;

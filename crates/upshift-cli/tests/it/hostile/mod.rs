@@ -1,5 +1,9 @@
 //! Regressions for the holes a hostile review found (issue 11): each test
-//! reproduces the fault for real and proves it stays closed.
+//! reproduces the fault or the attack for real and proves the instance
+//! comes out of it as the contract says.
 
+mod output;
 mod service;
+mod signals;
+mod spawned;
 mod state;

@@ -4,12 +4,19 @@
 use super::{finish, journaled, steps, undo, Ctx, OnFailure, Outcome, Slot, StepReport};
 use crate::engine::plan::RunKind;
 use crate::engine::state::RunStatus;
-use crate::support::error::{ErrorKind, Result};
+use crate::support::error::{Error, ErrorKind, Result};
+use crate::support::interrupt;
 
-/// Runs the plan's steps from index `from` on.
+/// Runs the plan's steps from index `from` on. A signal received meanwhile
+/// ends the run before the next step, as a failure would.
 pub fn drive(ctx: &mut Ctx, from: usize) -> Result<super::Report> {
     let plan = ctx.plan;
     for planned in &plan.steps[from..] {
+        if let Some(signal) = interrupt::pending() {
+            let error = Error::failed(format!("interrupted by {signal}"))
+                .hint("upshift was asked to stop; `upshift status` shows where the run ended");
+            return failed(ctx, error);
+        }
         let step = planned.step;
         if !ctx.started.contains(&step) {
             ctx.started.push(step);
@@ -46,29 +53,7 @@ pub fn drive(ctx: &mut Ctx, from: usize) -> Result<super::Report> {
             Err(error) => {
                 let nodes = std::mem::take(&mut ctx.node_timings);
                 ctx.report.push_failed(step, ms, &error, nodes);
-                if !ctx.window_was_opened() {
-                    let outcome = Outcome::failed_untouched(&error);
-                    return finish(ctx, RunStatus::Failed, outcome, Some(&error));
-                }
-                if error.kind() == ErrorKind::Unreachable {
-                    // Half a cluster cannot be rolled back: wait for the node.
-                    let error = error.hint("the journal (`upshift status`) says what each node has done; once the node answers, `upshift resume` carries on (or `upshift rollback` goes back)");
-                    return finish(
-                        ctx,
-                        RunStatus::NeedsOperator,
-                        Outcome::NeedsOperator,
-                        Some(&error),
-                    );
-                }
-                return match ctx.on_failure {
-                    OnFailure::Stop => finish(
-                        ctx,
-                        RunStatus::NeedsOperator,
-                        Outcome::NeedsOperator,
-                        Some(&error),
-                    ),
-                    OnFailure::Rollback => undo::all(ctx, Some(error)),
-                };
+                return failed(ctx, error);
             }
         }
     }
@@ -77,4 +62,33 @@ pub fn drive(ctx: &mut Ctx, from: usize) -> Result<super::Report> {
         RunKind::Rollback => Outcome::Reverted,
     };
     finish(ctx, RunStatus::Succeeded, outcome, None)
+}
+
+/// Ends a run that cannot go on because of `error`: untouched before the
+/// window, waiting for an unreachable node, stopped (`--on-failure stop`)
+/// or rolled back.
+fn failed(ctx: &mut Ctx, error: Error) -> Result<super::Report> {
+    if !ctx.window_was_opened() {
+        let outcome = Outcome::failed_untouched(&error);
+        return finish(ctx, RunStatus::Failed, outcome, Some(&error));
+    }
+    if error.kind() == ErrorKind::Unreachable {
+        // Half a cluster cannot be rolled back: wait for the node.
+        let error = error.hint("the journal (`upshift status`) says what each node has done; once the node answers, `upshift resume` carries on (or `upshift rollback` goes back)");
+        return finish(
+            ctx,
+            RunStatus::NeedsOperator,
+            Outcome::NeedsOperator,
+            Some(&error),
+        );
+    }
+    match ctx.on_failure {
+        OnFailure::Stop => finish(
+            ctx,
+            RunStatus::NeedsOperator,
+            Outcome::NeedsOperator,
+            Some(&error),
+        ),
+        OnFailure::Rollback => undo::all(ctx, Some(error)),
+    }
 }

@@ -19,6 +19,11 @@
 //!   fails, `needs_operator` (exit 3) with the journal saying where.
 //! - With [`OnFailure::Stop`] the run stops as `needs_operator` instead, for
 //!   an operator to `resume` or `rollback`.
+//! - A signal (see [`interrupt`]) ends a run like a failure: the step in
+//!   flight finishes (or its command is stopped) and no other starts; the
+//!   error names the signal. A rollback is not interrupted. A second signal
+//!   aborts: the run's guard journals the steps in flight as failed and the
+//!   run as `needs_operator`, resumable.
 
 mod ctx;
 mod forward;
@@ -36,6 +41,7 @@ use crate::engine::state::{RunRecord, RunStatus, State, StepStatus};
 use crate::engine::step::StepKind;
 use crate::support::error::{Error, Result};
 use crate::support::events::{Event, Reporter};
+use crate::support::interrupt;
 
 /// What to do when a step fails inside the maintenance window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -65,8 +71,22 @@ pub fn execute(
         from: plan.from.clone(),
         to: plan.to.clone(),
     });
+    let _guard = guard(state, &run_id);
     let mut ctx = Ctx::new(inst, state, &run_id, plan, reporter, on_failure);
     forward::drive(&mut ctx, 0)
+}
+
+/// Takes signals in as this run's interrupts while it works; a second
+/// signal is journaled through a connection of its own, from the thread
+/// that caught it, while this one may be inside a step.
+fn guard(state: &State, run_id: &str) -> interrupt::Guard {
+    let dir = state.dir().to_path_buf();
+    let run_id = run_id.to_string();
+    interrupt::guard(move |reason| {
+        if let Ok(state) = State::open(&dir) {
+            let _ = state.abort_run(&run_id, reason);
+        }
+    })
 }
 
 /// Continues an unfinished run from its journal: forward from the first step
@@ -80,6 +100,7 @@ pub fn resume(
 ) -> Result<Report> {
     let plan = journaled_plan(inst, run)?;
     state.resume_run(&run.id)?;
+    let _guard = guard(state, &run.id);
     let mut ctx = Ctx::new(inst, state, &run.id, &plan, reporter, on_failure);
     let rolling_back = replay(&mut ctx)?;
     if rolling_back {
@@ -105,6 +126,7 @@ pub fn rollback_unfinished(
 ) -> Result<Report> {
     let plan = journaled_plan(inst, run)?;
     state.resume_run(&run.id)?;
+    let _guard = guard(state, &run.id);
     let mut ctx = Ctx::new(inst, state, &run.id, &plan, reporter, OnFailure::Rollback);
     ctx.force_undo = force;
     replay(&mut ctx)?;

@@ -6,10 +6,13 @@ use super::{finish, journaled, steps, Ctx, Outcome, Slot, StepReport};
 use crate::engine::state::RunStatus;
 use crate::engine::step::StepKind;
 use crate::support::error::{Error, Result};
+use crate::support::interrupt;
 
 /// Undoes what the run did. `cause` is the failure that started the
 /// rollback (none when an operator asked for it).
 pub fn all(ctx: &mut Ctx, cause: Option<Error>) -> Result<super::Report> {
+    // Going back is what brings the instance back: a signal stops nothing now.
+    interrupt::rolling_back();
     let pending: Vec<StepKind> = ctx
         .started
         .iter()

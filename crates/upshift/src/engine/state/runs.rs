@@ -191,6 +191,27 @@ impl State {
         )
     }
 
+    /// Journals that upshift was aborted mid-run (a second signal), in one
+    /// transaction: the steps in flight failed with `reason`, and the run
+    /// waits for an operator, who can `resume` or `rollback` it.
+    pub fn abort_run(&self, run_id: &str, reason: &str) -> Result<()> {
+        let mut conn = self.conn();
+        let at = now();
+        let aborted = conn.transaction().and_then(|tx| {
+            tx.execute(
+                "UPDATE steps SET status = ?3, finished_at = ?4, error = ?5 \
+                 WHERE run_id = ?1 AND status = ?2",
+                params![run_id, StepStatus::Started, StepStatus::Failed, at, reason],
+            )?;
+            tx.execute(
+                "UPDATE runs SET status = ?2, finished_at = ?3, error = ?4 WHERE id = ?1",
+                params![run_id, RunStatus::NeedsOperator, at, reason],
+            )?;
+            tx.commit()
+        });
+        aborted.context(|| self.fail(format_args!("record the abort of run {run_id}")))
+    }
+
     fn update_run(&self, run_id: &str, sql: &str, params: impl rusqlite::Params) -> Result<()> {
         let changed = self
             .conn()
@@ -381,6 +402,29 @@ mod tests {
     use super::*;
     use crate::engine::state::tests::fresh;
     use serde_json::json;
+
+    #[test]
+    fn an_aborted_run_waits_for_an_operator_with_its_step_in_flight_failed() {
+        let (_tmp, state) = fresh();
+        let id = state
+            .create_run("upgrade", "1.0.0", "1.1.0", &json!({}))
+            .unwrap();
+        state.step_started(&id, 0, "stop", true).unwrap();
+        state.step_finished(&id, 0, 5, false, &json!(null)).unwrap();
+        state.step_started(&id, 1, "migrate", false).unwrap();
+        state.abort_run(&id, "aborted by a second SIGINT").unwrap();
+
+        let run = state.unfinished_run().unwrap().unwrap();
+        assert_eq!(run.status, RunStatus::NeedsOperator);
+        assert_eq!(run.error.as_deref(), Some("aborted by a second SIGINT"));
+        let steps = state.steps(&id).unwrap();
+        assert_eq!(steps[0].status, StepStatus::Done);
+        assert_eq!(steps[1].status, StepStatus::Failed);
+        assert_eq!(
+            steps[1].error.as_deref(),
+            Some("aborted by a second SIGINT")
+        );
+    }
 
     #[test]
     fn journal_round_trip() {

@@ -150,19 +150,13 @@ impl Postgres {
         let stdout = crate::support::cmd::drain(child.stdout.take());
         let stderr = crate::support::cmd::drain(child.stderr.take());
         let mut ticked = Instant::now();
-        let status = loop {
-            let waited = child
-                .try_wait()
-                .context(|| format!("{at}: waiting for {}", tool.display()))?;
-            if let Some(status) = waited {
-                break status;
-            }
-            if ticked.elapsed() >= TICK {
-                tick();
-                ticked = Instant::now();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let status =
+            crate::support::cmd::wait(&mut child, &tool.display().to_string(), None, &mut || {
+                if ticked.elapsed() >= TICK {
+                    tick();
+                    ticked = Instant::now();
+                }
+            })?;
         let stdout = stdout.join().unwrap_or_default();
         let stderr = String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned();
         if status.success() {
