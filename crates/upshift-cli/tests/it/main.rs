@@ -6,6 +6,7 @@ mod clone;
 mod demo;
 mod faults;
 mod ha;
+mod hostile;
 mod init;
 mod mariadb;
 mod octopus;

@@ -18,7 +18,7 @@ fn broken(brk: Break) -> Sample {
     sample
 }
 
-fn edit_instance_file(sample: &Sample, from: &str, to: &str) {
+pub(crate) fn edit_instance_file(sample: &Sample, from: &str, to: &str) {
     let text = std::fs::read_to_string(&sample.fx.instance_file).unwrap();
     assert!(text.contains(from), "instance file has {from}");
     std::fs::write(&sample.fx.instance_file, text.replacen(from, to, 1)).unwrap();
