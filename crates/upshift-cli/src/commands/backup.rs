@@ -59,6 +59,16 @@ pub fn catalog(inst: &Instance, action: &BackupsAction) -> Result<i32> {
         BackupsAction::Verify(flag) => {
             let mut failed = 0;
             for record in state.backups(None)? {
+                if let Some(at) = &record.consumed_at {
+                    if flag.json {
+                        output::json_line(&json!({
+                            "type": "verified", "id": record.id, "ok": true, "consumed_at": at,
+                        }));
+                    } else {
+                        println!("#{:<4} consumed by a restore at {at}: skipped", record.id);
+                    }
+                    continue;
+                }
                 let result = backup::verify(inst, &state, &record);
                 if flag.json {
                     output::json_line(&json!({
@@ -91,10 +101,11 @@ fn line(b: &BackupRecord) {
         b.version,
         b.size,
         b.created_at,
-        match b.verified_ok {
-            Some(true) => "verified",
-            Some(false) => "FAILED",
-            None => "unverified",
+        match (&b.consumed_at, b.verified_ok) {
+            (Some(_), _) => "consumed",
+            (None, Some(true)) => "verified",
+            (None, Some(false)) => "FAILED",
+            (None, None) => "unverified",
         },
         b.path.display()
     );

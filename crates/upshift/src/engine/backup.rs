@@ -236,6 +236,7 @@ pub fn restore(inst: &Instance, state: &State, id: i64) -> Result<String> {
     // Already restored (a crash after the restore, before the journal said
     // so): a snapshot is consumed by its restore, so this must not fail.
     if inst.db.is_restored(&record.path)? {
+        consumed(inst, state, &record)?;
         return Ok(format!("backup #{id} is restored already"));
     }
     let expected = inst.db.backup_checksum(&record.path).ok().flatten();
@@ -246,6 +247,7 @@ pub fn restore(inst: &Instance, state: &State, id: i64) -> Result<String> {
         )
     })?;
     inst.db.restore(&record.path)?;
+    consumed(inst, state, &record)?;
     match expected {
         Some(expected) => {
             let actual = inst.db.content_checksum()?;
@@ -263,8 +265,24 @@ pub fn restore(inst: &Instance, state: &State, id: i64) -> Result<String> {
     }
 }
 
-/// Verifies a catalogued backup again and records the result.
+/// Marks `record` consumed in the catalog when its restore used it up.
+fn consumed(inst: &Instance, state: &State, record: &BackupRecord) -> Result<()> {
+    match inst.db.consumed_by_restore(&record.path) {
+        true => state.mark_consumed(record.id),
+        false => Ok(()),
+    }
+}
+
+/// Verifies a catalogued backup again and records the result. A consumed
+/// backup fails (it cannot be restored), without touching its record.
 pub fn verify(inst: &Instance, state: &State, record: &BackupRecord) -> Result<()> {
+    if let Some(at) = &record.consumed_at {
+        return Err(Error::failed(format!(
+            "backup #{} was consumed by a restore at {at}: its data became the live database",
+            record.id
+        ))
+        .hint("`upshift backups list` shows the backups that can still be restored"));
+    }
     let result = verify_file(inst, record);
     let detail = match &result {
         Ok(detail) => detail.clone(),
@@ -328,6 +346,8 @@ fn stamp() -> String {
 /// `keep_keys`), newest kept first. Never deleted, whatever the policy: the
 /// backups of an unfinished run, the database backup of the latest
 /// succeeded upgrade (a rollback needs it), and the newest key bundle.
+/// Consumed backups are not counted toward `keep_db` (they are no longer
+/// backups) and stay in the catalog as history.
 pub fn prune(inst: &Instance, state: &State) -> Result<Vec<BackupRecord>> {
     let policy = &inst.loaded.file.backups;
     let mut protected_runs: Vec<String> =
@@ -342,7 +362,11 @@ pub fn prune(inst: &Instance, state: &State) -> Result<Vec<BackupRecord>> {
         (BackupKind::Db, policy.keep_db),
         (BackupKind::Keys, policy.keep_keys.max(1)),
     ] {
-        for record in state.backups(Some(kind))?.into_iter().skip(keep) {
+        let live = state
+            .backups(Some(kind))?
+            .into_iter()
+            .filter(|r| r.consumed_at.is_none());
+        for record in live.skip(keep) {
             if record
                 .run_id
                 .as_ref()

@@ -13,7 +13,8 @@ use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE settings (
     key   TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -68,7 +69,11 @@ CREATE TABLE installs (
     to_version   TEXT NOT NULL,
     installed_at TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+ALTER TABLE backups ADD COLUMN consumed_at TEXT;
+"#,
+];
 
 /// Brings the schema of `db` up to date.
 pub(super) fn migrate(conn: &mut Connection, db: &Path) -> Result<()> {
