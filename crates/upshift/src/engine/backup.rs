@@ -120,6 +120,7 @@ pub fn database(
     progress: &dyn Fn(u64, u64),
 ) -> Result<BackupRecord> {
     let dir = private_dir(&inst.backups_dir())?;
+    sweep_partial(inst)?;
     let name = format!("db-{version}-{}.bak", stamp());
     let file = inst.db.backup(&dir, &name, progress)?;
     catalogue_db(
@@ -129,6 +130,35 @@ pub fn database(
         version,
         "verified when taken; SHA-256 recorded",
     )
+}
+
+/// Removes what database backups cut off by a crash left in the backup
+/// folder: every driver writes `db-*.bak` as `.db-*.bak.tmp` (SQLite also
+/// leaves `-journal`/`-wal` beside it), and renames it only once verified,
+/// so such a name is never a backup. Safe to run again; returns how many
+/// were removed. The caller holds the instance lock, so no backup is being
+/// written now.
+pub fn sweep_partial(inst: &Instance) -> Result<usize> {
+    let dir = inst.backups_dir();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(0);
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(".db-") && name.contains(".bak.tmp")) {
+            continue;
+        }
+        let path = entry.path();
+        let gone = match entry.file_type().is_ok_and(|t| t.is_dir()) {
+            true => std::fs::remove_dir_all(&path),
+            false => std::fs::remove_file(&path),
+        };
+        gone.context(|| format!("cannot remove the partial backup {}", path.display()))?;
+        removed += 1;
+    }
+    Ok(removed)
 }
 
 /// Exports an in-server backup (a snapshot) as a portable one, catalogued

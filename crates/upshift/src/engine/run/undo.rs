@@ -15,7 +15,7 @@ pub fn all(ctx: &mut Ctx, cause: Option<Error>) -> Result<super::Report> {
         .iter()
         .rev()
         .copied()
-        .filter(|s| !ctx.undone.contains(s) && steps::has_undo(*s, ctx))
+        .filter(|s| !ctx.undone.contains(s) && steps::has_undo(*s))
         .collect();
     if pending.iter().any(|s| s.in_window()) {
         ctx.open_window();

@@ -42,16 +42,16 @@ pub fn apply(step: StepKind, ctx: &mut Ctx) -> Result<Done> {
 }
 
 /// Whether `step`, once started, has something to undo.
-pub fn has_undo(step: StepKind, ctx: &Ctx) -> bool {
+pub fn has_undo(step: StepKind) -> bool {
     match step {
         StepKind::MaintenanceOn
         | StepKind::Stop
         | StepKind::Switch
         | StepKind::Start
         | StepKind::Join
-        | StepKind::MaintenanceOff => true,
-        StepKind::BackupDb => ctx.outputs.contains_key(&StepKind::BackupDb),
-        StepKind::Record => true,
+        | StepKind::MaintenanceOff
+        | StepKind::BackupDb
+        | StepKind::Record => true,
         _ => false,
     }
 }
