@@ -27,7 +27,14 @@ pub fn run(inst: &Instance, args: &RollbackArgs) -> Result<i32> {
                 unfinished.id, unfinished.from, unfinished.to
             );
         }
-        let report = run::rollback_unfinished(inst, &state, &unfinished, args.force, &progress)?;
+        let report = run::rollback_unfinished(
+            inst,
+            &state,
+            &unfinished,
+            args.force,
+            args.discard_newer_data,
+            &progress,
+        )?;
         return Ok(report::emit(&report, args.json));
     }
     let request = RollbackRequest {

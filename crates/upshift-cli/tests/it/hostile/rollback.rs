@@ -4,17 +4,16 @@
 //! crashed-then-finished run tells the whole truth (its window, the
 //! server's last words, the same step numbers as `status`).
 
-use crate::rollback::edit_instance_file;
+use crate::rollback::{edit_instance_file, queue_task};
 use crate::support::{all_files, json_lines, rolled_back, serving, summary};
 use sample_server::fixture::Options;
 use sample_server::manifest::Break;
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::time::SystemTime;
 use testkit::{PgCluster, Sample};
-use upshift::state::{BackupKind, State};
+use upshift::engine::state::{BackupKind, State};
 
 /// Runs `upgrade --yes` killed (SIGKILL) at `failpoint`.
 fn killed_at(sample: &Sample, failpoint: &str) {
@@ -56,21 +55,7 @@ fn rolling_back_a_crashed_run_keeps_what_users_wrote_unless_told() {
     .unwrap();
     killed_at(&sample, "before-checks");
     serving(&sample, "2026.2.0");
-    let client = upshift::http::Client::new(std::time::Duration::from_secs(10));
-    let key: upshift::config::Headers = [(
-        "X-Api-Key".into(),
-        upshift::config::HeaderValue::Plain(sample.fx.api_key.clone()),
-    )]
-    .into();
-    let created = client
-        .send(
-            "POST",
-            &format!("{}/api/tasks", sample.fx.base_url),
-            &[&key],
-            Some(&json!({ "duration_ms": 1 })),
-        )
-        .unwrap();
-    assert_eq!(created.status, 201, "a user writes to the new version");
+    queue_task(&sample, 1);
     let written = tasks(&sample);
 
     let out = sample.run(&["rollback", "--yes"], 2);

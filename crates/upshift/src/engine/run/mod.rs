@@ -22,6 +22,7 @@
 
 mod ctx;
 mod forward;
+mod newer_data;
 mod nodes;
 mod report;
 mod steps;
@@ -97,14 +98,18 @@ pub fn resume(
 /// Rolls an unfinished run back from its journal. With `force`, an undo
 /// that fails is recorded and skipped, and the run is settled as failed
 /// (exit 3): for an operator who has decided to sort out the rest by hand.
+/// Once the new version was started, users may have written to it: that
+/// needs `discard_newer_data` (see `newer_data`), or nothing changes.
 pub fn rollback_unfinished(
     inst: &Instance,
     state: &State,
     run: &RunRecord,
     force: bool,
+    discard_newer_data: bool,
     reporter: &dyn Reporter,
 ) -> Result<Report> {
     let plan = journaled_plan(inst, run)?;
+    newer_data::guard(inst, state, run, discard_newer_data, reporter)?;
     state.resume_run(&run.id)?;
     let mut ctx = Ctx::new(inst, state, &run.id, &plan, reporter, OnFailure::Rollback);
     ctx.force_undo = force;
