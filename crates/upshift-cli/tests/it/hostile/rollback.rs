@@ -4,7 +4,7 @@
 //! crashed-then-finished run tells the whole truth (its window, the
 //! server's last words, the same step numbers as `status`).
 
-use crate::rollback::{edit_instance_file, queue_task};
+use crate::rollback::queue_task;
 use crate::support::{all_files, json_lines, rolled_back, serving, summary};
 use sample_server::fixture::Options;
 use sample_server::manifest::Break;

@@ -43,17 +43,17 @@ pub fn apply(step: StepKind, ctx: &mut Ctx) -> Result<Done> {
 
 /// Whether `step`, once started, has something to undo.
 pub fn has_undo(step: StepKind) -> bool {
-    match step {
+    matches!(
+        step,
         StepKind::MaintenanceOn
-        | StepKind::Stop
-        | StepKind::Switch
-        | StepKind::Start
-        | StepKind::Join
-        | StepKind::MaintenanceOff
-        | StepKind::BackupDb
-        | StepKind::Record => true,
-        _ => false,
-    }
+            | StepKind::Stop
+            | StepKind::Switch
+            | StepKind::Start
+            | StepKind::Join
+            | StepKind::MaintenanceOff
+            | StepKind::BackupDb
+            | StepKind::Record
+    )
 }
 
 /// Undoes one step (only called where [`has_undo`] is true).
