@@ -481,6 +481,37 @@ mod tests {
     }
 
     #[test]
+    fn refused_connection_is_final_only_when_the_server_should_be_up() {
+        let f = Fixture::new();
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", free.local_addr().unwrap());
+        drop(free);
+        let check = http_check(&url, None, 600);
+        let waited = run(&check, &f.ctx(true));
+        assert!(!waited.ok && waited.ms >= 600, "{waited:?}");
+        assert!(waited.detail.contains("connection refused"), "{waited:?}");
+        let mut ctx = f.ctx(true);
+        ctx.patience = Patience::RefusedIsFinal;
+        let at_once = run(&check, &ctx);
+        assert!(!at_once.ok && at_once.ms < 300, "{at_once:?}");
+    }
+
+    #[test]
+    fn a_request_that_hangs_is_cut_off_at_the_deadline() {
+        let mut f = Fixture::new();
+        f.client = http::Client::new(Duration::from_secs(30));
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", silent.local_addr().unwrap());
+        let outcome = run(&http_check(&url, None, 500), &f.ctx(true));
+        assert!(!outcome.ok, "{outcome:?}");
+        assert!(
+            outcome.ms < 2000,
+            "took {} ms for a 500 ms check",
+            outcome.ms
+        );
+    }
+
+    #[test]
     fn version_check() {
         let mut f = Fixture::new();
         let server = server(200, "ok");
