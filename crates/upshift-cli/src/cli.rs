@@ -179,7 +179,9 @@ pub struct RollbackArgs {
     /// The run to undo (default: the unfinished run, else the last succeeded upgrade).
     #[arg(long)]
     pub run: Option<String>,
-    /// Accept that data written since that upgrade is lost (it is backed up first).
+    /// Accept that data written since the upgrade's backup is lost: after a
+    /// succeeded upgrade (today's data is backed up first), or an unfinished
+    /// run that had started the new version.
     #[arg(long)]
     pub discard_newer_data: bool,
     /// Go on where a rollback cannot be complete: for a succeeded upgrade

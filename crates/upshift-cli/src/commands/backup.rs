@@ -64,12 +64,26 @@ pub fn catalog(inst: &Instance, action: &BackupsAction, json: bool) -> Result<i3
         BackupsAction::Verify => {
             let mut failed = 0;
             for record in state.backups(None)? {
+                if let Some(at) = &record.consumed_at {
+                    if json {
+                        output::json_line(&Output::Verified(Verified {
+                            id: record.id,
+                            ok: true,
+                            error: None,
+                            consumed_at: Some(at.clone()),
+                        }));
+                    } else {
+                        outln!("#{:<4} consumed by a restore at {at}: skipped", record.id);
+                    }
+                    continue;
+                }
                 let result = backup::verify(inst, &state, &record);
                 if json {
                     output::json_line(&Output::Verified(Verified {
                         id: record.id,
                         ok: result.is_ok(),
                         error: result.as_ref().err().map(|e| e.chain()),
+                        consumed_at: None,
                     }));
                 } else {
                     match &result {
@@ -97,10 +111,11 @@ fn line(b: &BackupRecord) {
         b.version,
         b.size,
         b.created_at,
-        match b.verified_ok {
-            Some(true) => "verified",
-            Some(false) => "FAILED",
-            None => "unverified",
+        match (&b.consumed_at, b.verified_ok) {
+            (Some(_), _) => "consumed",
+            (None, Some(true)) => "verified",
+            (None, Some(false)) => "FAILED",
+            (None, None) => "unverified",
         },
         b.path.display()
     );

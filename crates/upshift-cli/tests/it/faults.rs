@@ -3,7 +3,9 @@
 //! then the run is finished with `resume` and, separately, with `rollback`.
 //! Either way the server must end healthy, on the new version with its
 //! migrated data (resume) or on the old version with the data it had before
-//! (rollback), every project and every secret intact.
+//! (rollback), every project and every secret intact. `rollback` is given
+//! `--discard-newer-data`: past `start` the new version may have written,
+//! and it is asked for (docs/recovery.md).
 //!
 //! Every point runs on SQLite and on PostgreSQL (the `snapshot` strategy,
 //! whose restore renames a sealed snapshot in and must be repeatable after
@@ -133,7 +135,7 @@ macro_rules! fault_matrix {
                 #[test]
                 fn then_rollback() {
                     let (sample, before) = killed_at($point, $brk, None);
-                    finish(&sample, &before, &["rollback", "--yes"], "2026.1.0");
+                    finish(&sample, &before, &["rollback", "--yes", "--discard-newer-data"], "2026.1.0");
                 }
 
                 #[test]
@@ -149,7 +151,7 @@ macro_rules! fault_matrix {
                     let cluster = PgCluster::start();
                     let db = concat!("fm_", stringify!($name), "_rollback");
                     let (sample, before) = killed_at($point, $brk, Some((&cluster, db)));
-                    finish(&sample, &before, &["rollback", "--yes"], "2026.1.0");
+                    finish(&sample, &before, &["rollback", "--yes", "--discard-newer-data"], "2026.1.0");
                 }
             }
         )+

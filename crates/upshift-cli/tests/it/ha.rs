@@ -384,7 +384,7 @@ fn killed_then(point: &str, sick_last: bool, finish: &str) -> usize {
         assert_eq!(sample.snapshot().schema_version, 2, "migrated once");
     } else {
         // An unfinished run rolled back ends "failed and rolled back".
-        sample.run(&["rollback", "--yes"], 1);
+        sample.run(&["rollback", "--yes", "--discard-newer-data"], 1);
         every_node_on(&sample, FROM);
         assert_eq!(
             sample.snapshot().schema_version,

@@ -124,7 +124,7 @@ fn maintenance_api_failing_or_hanging_is_rolled_back() {
 }
 
 /// Queues a task on the server that runs for `ms`.
-fn queue_task(sample: &Sample, ms: u64) {
+pub(crate) fn queue_task(sample: &Sample, ms: u64) {
     let client = upshift::drivers::http::Client::new(Duration::from_secs(5));
     let mut headers = upshift::config::Headers::new();
     headers.insert(
@@ -216,7 +216,7 @@ fn corrupt_backup_is_refused_before_the_database_is_touched() {
     let live = sample.instance().db.content_checksum().unwrap();
     let out = sample
         .upshift()
-        .args(["rollback", "--yes"])
+        .args(["rollback", "--yes", "--discard-newer-data"])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -233,7 +233,7 @@ fn corrupt_backup_is_refused_before_the_database_is_touched() {
     // skipped and named, and the run no longer blocks the instance.
     let out = sample
         .upshift()
-        .args(["rollback", "--yes", "--force"])
+        .args(["rollback", "--yes", "--force", "--discard-newer-data"])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -10,11 +10,18 @@
 //! numbers (3 equals 3.0), whatever the JSON or the database made of them.
 //! Details are built from URLs, statuses and bodies, never from request
 //! headers, which may carry API keys.
+//!
+//! `within` is a deadline: each attempt's request or command gets only the
+//! time left, never its own full timeout on top. The checks of one call run
+//! side by side (scoped threads), so a down server costs one deadline, not
+//! one per check. Where the server should already be up (`upshift check`,
+//! [`Patience::RefusedIsFinal`]), a refused connection ends a check at once.
 
 use crate::config::{CheckConfig, Headers};
 use crate::drivers::db::Database;
 use crate::drivers::http;
 use crate::support::cmd;
+use crate::support::error::Error;
 use crate::support::template::Vars;
 use crate::support::version::Version;
 use serde_json::Value;
@@ -23,8 +30,20 @@ use std::time::{Duration, Instant};
 
 /// Time between two attempts of a retried check.
 const RETRY: Duration = Duration::from_millis(250);
-/// The least time a command check's attempt gets, even past the deadline.
-const MIN_COMMAND_TIME: Duration = Duration::from_secs(1);
+/// The least time an attempt gets: a zero timeout would not even start it.
+const LEAST: Duration = Duration::from_millis(1);
+
+/// How a check treats a server that refuses connections.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Patience {
+    /// Retry until the deadline: the server may still be starting (the
+    /// checks after a start, inside a run).
+    #[default]
+    UntilDeadline,
+    /// A refused connection is the answer: the server should be up now
+    /// (`upshift check`).
+    RefusedIsFinal,
+}
 
 /// What a check needs to run.
 #[derive(Debug)]
@@ -37,6 +56,7 @@ pub struct CheckContext<'a> {
     pub db: &'a dyn Database,
     /// The version the server must report (version checks).
     pub expect_version: Option<&'a Version>,
+    pub patience: Patience,
 }
 
 /// How one check went.
@@ -50,8 +70,32 @@ pub struct CheckOutcome {
     pub ms: u64,
 }
 
-/// What one attempt saw: `Ok` passes, `Err` fails; both carry the detail.
-type Attempt = Result<String, String>;
+/// What one attempt saw: `Ok` passes with the detail, `Err` misses.
+type Attempt = Result<String, Miss>;
+
+/// What a failed attempt saw, and whether nothing listened at all.
+struct Miss {
+    detail: String,
+    refused: bool,
+}
+
+impl From<String> for Miss {
+    fn from(detail: String) -> Self {
+        Miss {
+            detail,
+            refused: false,
+        }
+    }
+}
+
+impl From<Error> for Miss {
+    fn from(e: Error) -> Self {
+        Miss {
+            refused: http::refused(&e),
+            detail: e.chain(),
+        }
+    }
+}
 
 /// Runs one check, retrying it until its deadline where that makes sense.
 pub fn run(check: &CheckConfig, ctx: &CheckContext) -> CheckOutcome {
@@ -65,9 +109,9 @@ pub fn run(check: &CheckConfig, ctx: &CheckContext) -> CheckOutcome {
             headers,
             within,
             ..
-        } => retry(*within, &mut |_| {
+        } => retry(*within, ctx.patience, &mut |deadline| {
             http_once(
-                ctx,
+                &ctx.client.until(deadline),
                 url,
                 headers,
                 *status,
@@ -77,9 +121,13 @@ pub fn run(check: &CheckConfig, ctx: &CheckContext) -> CheckOutcome {
         }),
         CheckConfig::Command { run, within, .. } => {
             let argv = ctx.vars.render_all(run);
-            retry(*within, &mut |left| command_once(ctx, &argv, left))
+            retry(*within, ctx.patience, &mut |deadline| {
+                command_once(ctx, &argv, deadline)
+            })
         }
-        CheckConfig::Sql { query, equals, .. } => sql_once(ctx, query, equals),
+        CheckConfig::Sql { query, equals, .. } => {
+            sql_once(ctx, query, equals).map_err(|m| m.detail)
+        }
         CheckConfig::Version {
             url,
             pointer,
@@ -87,8 +135,8 @@ pub fn run(check: &CheckConfig, ctx: &CheckContext) -> CheckOutcome {
             within,
             ..
         } => match ctx.expect_version {
-            Some(expected) => retry(*within, &mut |_| {
-                version_once(ctx, url, headers, pointer, expected)
+            Some(expected) => retry(*within, ctx.patience, &mut |deadline| {
+                version_once(&ctx.client.until(deadline), url, headers, pointer, expected)
             }),
             None => Err("no target version is known to compare with".into()),
         },
@@ -105,9 +153,22 @@ pub fn run(check: &CheckConfig, ctx: &CheckContext) -> CheckOutcome {
     }
 }
 
-/// Runs every check in order.
+/// Runs every check at once, each on its own deadline; the outcomes come
+/// in the order of `checks`.
 pub fn run_all(checks: &[CheckConfig], ctx: &CheckContext) -> Vec<CheckOutcome> {
-    checks.iter().map(|c| run(c, ctx)).collect()
+    std::thread::scope(|scope| {
+        let running: Vec<_> = checks
+            .iter()
+            .map(|check| scope.spawn(move || run(check, ctx)))
+            .collect();
+        running
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 /// The check's given name, or one derived from what it does.
@@ -124,87 +185,99 @@ pub fn name(check: &CheckConfig) -> String {
     }
 }
 
-/// Attempts until one passes or `within` has passed (at least once);
-/// `attempt` gets the time left.
-fn retry(within: Duration, attempt: &mut dyn FnMut(Duration) -> Attempt) -> Attempt {
+/// Attempts until one passes or `within` has passed (at least once), or,
+/// with [`Patience::RefusedIsFinal`], until a connection is refused;
+/// `attempt` gets the deadline, which none of its requests may outlive.
+fn retry(
+    within: Duration,
+    patience: Patience,
+    attempt: &mut dyn FnMut(Instant) -> Attempt,
+) -> Result<String, String> {
     let deadline = Instant::now() + within;
     loop {
-        let seen = attempt(deadline.saturating_duration_since(Instant::now()));
+        let miss = match attempt(deadline) {
+            Ok(detail) => return Ok(detail),
+            Err(miss) => miss,
+        };
         let now = Instant::now();
-        if seen.is_ok() || now >= deadline {
-            return seen;
+        if now >= deadline || (miss.refused && patience == Patience::RefusedIsFinal) {
+            return Err(miss.detail);
         }
         std::thread::sleep(RETRY.min(deadline - now));
+        if Instant::now() >= deadline {
+            return Err(miss.detail);
+        }
     }
 }
 
 fn http_once(
-    ctx: &CheckContext,
+    client: &http::Client,
     url: &str,
     headers: &Headers,
     status: u16,
     pointer: Option<&str>,
     equals: Option<&Value>,
 ) -> Attempt {
-    let answer = ctx.client.get(url, &[headers]).map_err(|e| e.chain())?;
+    let answer = client.get(url, &[headers])?;
     if answer.status != status {
-        return Err(format!("answered {}, expected {status}", answer.status));
+        return Err(format!("answered {}, expected {status}", answer.status).into());
     }
     let Some(pointer) = pointer.or(equals.map(|_| "")) else {
         return Ok(format!("answered {status}"));
     };
-    let json = answer.json("the answer").map_err(|e| e.chain())?;
-    let found = http::at_pointer(&json, pointer, "the answer").map_err(|e| e.chain())?;
+    let json = answer.json("the answer")?;
+    let found = http::at_pointer(&json, pointer, "the answer")?;
     match equals {
         Some(expected) if !same(found, expected) => {
-            Err(format!("{pointer} was {found}, expected {expected}"))
+            Err(format!("{pointer} was {found}, expected {expected}").into())
         }
         _ => Ok(format!("{pointer} is {found}")),
     }
 }
 
-fn command_once(ctx: &CheckContext, argv: &[String], left: Duration) -> Attempt {
-    let out =
-        cmd::run(argv, ctx.instance_dir, left.max(MIN_COMMAND_TIME)).map_err(|e| e.chain())?;
+fn command_once(ctx: &CheckContext, argv: &[String], deadline: Instant) -> Attempt {
+    let left = deadline.saturating_duration_since(Instant::now());
+    let out = cmd::run(argv, ctx.instance_dir, left.max(LEAST))?;
     if out.status.success() {
         return Ok("exited 0".into());
     }
-    match out.stderr_tail() {
-        tail if tail.is_empty() => Err(format!("{}", out.status)),
-        tail => Err(format!("{}: {tail}", out.status)),
+    Err(match out.stderr_tail() {
+        tail if tail.is_empty() => format!("{}", out.status),
+        tail => format!("{}: {tail}", out.status),
     }
+    .into())
 }
 
 fn sql_once(ctx: &CheckContext, query: &str, equals: &Value) -> Attempt {
-    let found = ctx.db.query_scalar(query).map_err(|e| e.chain())?;
+    let found = ctx.db.query_scalar(query)?;
     if same(&found, equals) {
         Ok(format!("returned {found}"))
     } else {
-        Err(format!("returned {found}, expected {equals}"))
+        Err(format!("returned {found}, expected {equals}").into())
     }
 }
 
 fn version_once(
-    ctx: &CheckContext,
+    client: &http::Client,
     url: &str,
     headers: &Headers,
     pointer: &str,
     expected: &Version,
 ) -> Attempt {
-    let answer = ctx.client.get(url, &[headers]).map_err(|e| e.chain())?;
+    let answer = client.get(url, &[headers])?;
     if !answer.ok() {
-        return Err(format!("answered {}", answer.status));
+        return Err(format!("answered {}", answer.status).into());
     }
-    let json = answer.json("the answer").map_err(|e| e.chain())?;
-    let found = http::at_pointer(&json, pointer, "the answer").map_err(|e| e.chain())?;
+    let json = answer.json("the answer")?;
+    let found = http::at_pointer(&json, pointer, "the answer")?;
     let text = found
         .as_str()
         .ok_or_else(|| format!("{pointer} was {found}, not a version string"))?;
-    let version: Version = text.parse().map_err(|e: crate::Error| e.to_string())?;
+    let version: Version = text.parse()?;
     if &version == expected {
         Ok(format!("reports {version}"))
     } else {
-        Err(format!("reports {version}, expected {expected}"))
+        Err(format!("reports {version}, expected {expected}").into())
     }
 }
 
@@ -306,6 +379,7 @@ mod tests {
                 vars: &self.vars,
                 db: &self.db,
                 expect_version: expect.then_some(&self.version),
+                patience: Patience::UntilDeadline,
             }
         }
     }
@@ -403,6 +477,37 @@ mod tests {
             outcome.detail.contains("no such column"),
             "{}",
             outcome.detail
+        );
+    }
+
+    #[test]
+    fn refused_connection_is_final_only_when_the_server_should_be_up() {
+        let f = Fixture::new();
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", free.local_addr().unwrap());
+        drop(free);
+        let check = http_check(&url, None, 600);
+        let waited = run(&check, &f.ctx(true));
+        assert!(!waited.ok && waited.ms >= 600, "{waited:?}");
+        assert!(waited.detail.contains("connection refused"), "{waited:?}");
+        let mut ctx = f.ctx(true);
+        ctx.patience = Patience::RefusedIsFinal;
+        let at_once = run(&check, &ctx);
+        assert!(!at_once.ok && at_once.ms < 300, "{at_once:?}");
+    }
+
+    #[test]
+    fn a_request_that_hangs_is_cut_off_at_the_deadline() {
+        let mut f = Fixture::new();
+        f.client = http::Client::new(Duration::from_secs(30));
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", silent.local_addr().unwrap());
+        let outcome = run(&http_check(&url, None, 500), &f.ctx(true));
+        assert!(!outcome.ok, "{outcome:?}");
+        assert!(
+            outcome.ms < 2000,
+            "took {} ms for a 500 ms check",
+            outcome.ms
         );
     }
 

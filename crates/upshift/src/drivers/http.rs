@@ -3,15 +3,39 @@
 //!
 //! Header values that are secrets are resolved here, at the moment of the
 //! request, and never appear in errors: errors name the method and URL only.
+//!
+//! A caller that waits until a deadline (a check's `within`, a service's
+//! `start_timeout`) asks through [`Client::until`]: each request then gives
+//! up at the deadline, not `http_timeout` later, so deadlines do not add up.
+//! A refused connection carries the typed cause [`Refused`], so a caller can
+//! tell "nothing listens there" from a slow or failing server ([`refused`]).
 
 use crate::config::{HeaderValue, Headers};
 use crate::support::error::{Context, Error, Result};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// The least time a request gets, even at its deadline: a zero timeout
+/// would not even let it connect.
+const LEAST: Duration = Duration::from_millis(1);
 
 /// A blocking HTTP client.
 #[derive(Debug, Clone)]
 pub struct Client {
     agent: ureq::Agent,
+    /// Each request's own limit (`http_timeout`).
+    timeout: Duration,
+    /// When set, no request outlives it.
+    deadline: Option<Instant>,
+}
+
+/// The cause of an error when nothing accepted the connection.
+#[derive(Debug, thiserror::Error)]
+#[error("connection refused")]
+pub struct Refused;
+
+/// Whether `error` is a request whose connection was refused.
+pub fn refused(error: &Error) -> bool {
+    std::error::Error::source(error).is_some_and(|c| c.is::<Refused>())
 }
 
 /// A status and a body.
@@ -42,6 +66,17 @@ impl Client {
             .build();
         Client {
             agent: config.into(),
+            timeout,
+            deadline: None,
+        }
+    }
+
+    /// This client with every request cut off at `deadline` (or sooner,
+    /// after its own timeout).
+    pub fn until(&self, deadline: Instant) -> Client {
+        Client {
+            deadline: Some(deadline),
+            ..self.clone()
         }
     }
 
@@ -81,13 +116,21 @@ impl Client {
             }
             None => Vec::new(),
         };
-        let request = builder
+        let mut request = builder
             .body(payload)
             .input_context(|| format!("{method_upper} {url}: not a valid request"))?;
-        let mut response = self
-            .agent
-            .run(request)
-            .map_err(|e| Error::failed(format!("{method_upper} {url}: {}", describe(&e))))?;
+        if let Some(deadline) = self.deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            request = self
+                .agent
+                .configure_request(request)
+                .timeout_global(Some(left.min(self.timeout).max(LEAST)))
+                .build();
+        }
+        let mut response = self.agent.run(request).map_err(|e| match is_refused(&e) {
+            true => Error::failed(format!("{method_upper} {url}")).caused_by(Refused),
+            false => Error::failed(format!("{method_upper} {url}: {}", describe(&e))),
+        })?;
         let status = response.status().as_u16();
         let body = response
             .body_mut()
@@ -117,6 +160,15 @@ pub fn describe(e: &ureq::Error) -> String {
         ureq::Error::HostNotFound => "host not found".into(),
         ureq::Error::ConnectionFailed => "connection refused".into(),
         other => other.to_string(),
+    }
+}
+
+/// Whether a transport error is a refused connection.
+fn is_refused(e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::ConnectionFailed => true,
+        ureq::Error::Io(io) => io.kind() == std::io::ErrorKind::ConnectionRefused,
+        _ => false,
     }
 }
 

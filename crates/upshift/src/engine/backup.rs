@@ -120,6 +120,7 @@ pub fn database(
     progress: &dyn Fn(u64, u64),
 ) -> Result<BackupRecord> {
     let dir = private_dir(&inst.backups_dir())?;
+    sweep_partial(inst)?;
     let name = format!("db-{version}-{}.bak", stamp());
     let file = inst.db.backup(&dir, &name, progress)?;
     catalogue_db(
@@ -129,6 +130,35 @@ pub fn database(
         version,
         "verified when taken; SHA-256 recorded",
     )
+}
+
+/// Removes what database backups cut off by a crash left in the backup
+/// folder: every driver writes `db-*.bak` as `.db-*.bak.tmp` (SQLite also
+/// leaves `-journal`/`-wal` beside it), and renames it only once verified,
+/// so such a name is never a backup. Safe to run again; returns how many
+/// were removed. The caller holds the instance lock, so no backup is being
+/// written now.
+pub fn sweep_partial(inst: &Instance) -> Result<usize> {
+    let dir = inst.backups_dir();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(0);
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(".db-") && name.contains(".bak.tmp")) {
+            continue;
+        }
+        let path = entry.path();
+        let gone = match entry.file_type().is_ok_and(|t| t.is_dir()) {
+            true => std::fs::remove_dir_all(&path),
+            false => std::fs::remove_file(&path),
+        };
+        gone.context(|| format!("cannot remove the partial backup {}", path.display()))?;
+        removed += 1;
+    }
+    Ok(removed)
 }
 
 /// Exports an in-server backup (a snapshot) as a portable one, catalogued
@@ -236,6 +266,7 @@ pub fn restore(inst: &Instance, state: &State, id: i64) -> Result<String> {
     // Already restored (a crash after the restore, before the journal said
     // so): a snapshot is consumed by its restore, so this must not fail.
     if inst.db.is_restored(&record.path)? {
+        consumed(inst, state, &record)?;
         return Ok(format!("backup #{id} is restored already"));
     }
     let expected = inst.db.backup_checksum(&record.path).ok().flatten();
@@ -246,6 +277,7 @@ pub fn restore(inst: &Instance, state: &State, id: i64) -> Result<String> {
         )
     })?;
     inst.db.restore(&record.path)?;
+    consumed(inst, state, &record)?;
     match expected {
         Some(expected) => {
             let actual = inst.db.content_checksum()?;
@@ -263,8 +295,24 @@ pub fn restore(inst: &Instance, state: &State, id: i64) -> Result<String> {
     }
 }
 
-/// Verifies a catalogued backup again and records the result.
+/// Marks `record` consumed in the catalog when its restore used it up.
+fn consumed(inst: &Instance, state: &State, record: &BackupRecord) -> Result<()> {
+    match inst.db.consumed_by_restore(&record.path) {
+        true => state.mark_consumed(record.id),
+        false => Ok(()),
+    }
+}
+
+/// Verifies a catalogued backup again and records the result. A consumed
+/// backup fails (it cannot be restored), without touching its record.
 pub fn verify(inst: &Instance, state: &State, record: &BackupRecord) -> Result<()> {
+    if let Some(at) = &record.consumed_at {
+        return Err(Error::failed(format!(
+            "backup #{} was consumed by a restore at {at}: its data became the live database",
+            record.id
+        ))
+        .hint("`upshift backups list` shows the backups that can still be restored"));
+    }
     let result = verify_file(inst, record);
     let detail = match &result {
         Ok(detail) => detail.clone(),
@@ -328,6 +376,8 @@ fn stamp() -> String {
 /// `keep_keys`), newest kept first. Never deleted, whatever the policy: the
 /// backups of an unfinished run, the database backup of the latest
 /// succeeded upgrade (a rollback needs it), and the newest key bundle.
+/// Consumed backups are not counted toward `keep_db` (they are no longer
+/// backups) and stay in the catalog as history.
 pub fn prune(inst: &Instance, state: &State) -> Result<Vec<BackupRecord>> {
     let policy = &inst.loaded.file.backups;
     let mut protected_runs: Vec<String> =
@@ -342,7 +392,11 @@ pub fn prune(inst: &Instance, state: &State) -> Result<Vec<BackupRecord>> {
         (BackupKind::Db, policy.keep_db),
         (BackupKind::Keys, policy.keep_keys.max(1)),
     ] {
-        for record in state.backups(Some(kind))?.into_iter().skip(keep) {
+        let live = state
+            .backups(Some(kind))?
+            .into_iter()
+            .filter(|r| r.consumed_at.is_none());
+        for record in live.skip(keep) {
             if record
                 .run_id
                 .as_ref()

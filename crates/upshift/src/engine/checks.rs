@@ -4,7 +4,7 @@
 //! (`drivers::checks`); choosing where and with what is the engine's.
 
 use crate::config::CheckConfig;
-use crate::drivers::checks::{self, CheckOutcome};
+use crate::drivers::checks::{self, CheckOutcome, Patience};
 use crate::drivers::node::Node;
 use crate::engine::instance::Instance;
 use crate::support::error::Result;
@@ -18,6 +18,7 @@ pub fn of_node(
     node: &dyn Node,
     vars: &Vars,
     version: &Version,
+    patience: Patience,
 ) -> Result<Vec<CheckOutcome>> {
     let here: Vec<CheckConfig> = node
         .checks()
@@ -25,7 +26,7 @@ pub fn of_node(
         .filter(|c| !matches!(c, CheckConfig::Command { .. }))
         .cloned()
         .collect();
-    let mut outcomes = run_here(inst, vars, &here, version);
+    let mut outcomes = run_here(inst, vars, &here, version, patience);
     outcomes.extend(node.command_checks(version, inst.db.as_ref())?);
     Ok(outcomes)
 }
@@ -36,6 +37,7 @@ pub fn run_here(
     vars: &Vars,
     checks: &[CheckConfig],
     version: &Version,
+    patience: Patience,
 ) -> Vec<CheckOutcome> {
     let ctx = checks::CheckContext {
         client: &inst.client,
@@ -43,6 +45,7 @@ pub fn run_here(
         vars,
         db: inst.db.as_ref(),
         expect_version: Some(version),
+        patience,
     };
     checks::run_all(checks, &ctx)
 }
@@ -50,14 +53,16 @@ pub fn run_here(
 /// Every check of the instance against the running version, as `upshift
 /// check` runs them: the instance's own checks from here, then on a cluster
 /// each node's own checks, named `<node>: <check>`; a node that cannot be
-/// reached is one failed `reachable` check.
+/// reached is one failed `reachable` check. The server should be up: a
+/// refused connection fails a check at once.
 pub fn of_instance(inst: &Instance) -> Result<Vec<CheckOutcome>> {
     let current = inst.current_version()?;
     let vars = inst.vars(None, &current);
-    let mut outcomes = run_here(inst, &vars, &inst.loaded.file.checks, &current);
+    let patience = Patience::RefusedIsFinal;
+    let mut outcomes = run_here(inst, &vars, &inst.loaded.file.checks, &current, patience);
     if inst.is_cluster() {
         let per_node = crate::drivers::node::each(&inst.all_nodes(), |node| {
-            of_node(inst, node, &vars, &current)
+            of_node(inst, node, &vars, &current, patience)
         });
         for node in per_node {
             let found = node.result.unwrap_or_else(|e| {

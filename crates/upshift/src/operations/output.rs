@@ -163,12 +163,15 @@ pub struct Backups {
     pub backups: Vec<BackupRecord>,
 }
 
-/// One backup verified again.
+/// One backup verified again (or skipped: a snapshot a restore consumed).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Verified {
     pub id: i64,
     pub ok: bool,
     pub error: Option<String>,
+    /// When a restore consumed it; such a backup is skipped, not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumed_at: Option<String>,
 }
 
 /// The checks and whether all passed.

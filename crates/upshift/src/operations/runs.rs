@@ -30,8 +30,14 @@ pub enum Action {
         run: RunRecord,
         on_failure: OnFailure,
     },
-    /// Undo an unfinished run from its journal (`force`: skip undos that fail).
-    UndoUnfinished { run: RunRecord, force: bool },
+    /// Undo an unfinished run from its journal (`force`: skip undos that
+    /// fail; `discard_newer_data`: accept losing what users wrote once the
+    /// new version had started).
+    UndoUnfinished {
+        run: RunRecord,
+        force: bool,
+        discard_newer_data: bool,
+    },
     /// A rollback run of the last (or a named) succeeded upgrade.
     Rollback { plan: Plan },
 }
@@ -90,6 +96,7 @@ pub fn rollback(
         Some(run) => Action::UndoUnfinished {
             run,
             force: request.force,
+            discard_newer_data: request.discard_newer_data,
         },
         None => Action::Rollback {
             plan: plan::rollback(inst, &guard.state, request, reporter)?,
@@ -121,9 +128,11 @@ impl Prepared {
             Action::Resume { run, on_failure } => {
                 run::resume(inst, state, run, *on_failure, reporter)
             }
-            Action::UndoUnfinished { run, force } => {
-                run::rollback_unfinished(inst, state, run, *force, reporter)
-            }
+            Action::UndoUnfinished {
+                run,
+                force,
+                discard_newer_data,
+            } => run::rollback_unfinished(inst, state, run, *force, *discard_newer_data, reporter),
             Action::Rollback { plan } => {
                 run::execute(inst, state, plan, OnFailure::Rollback, reporter)
             }

@@ -8,3 +8,8 @@ use std::time::SystemTime;
 pub fn now() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
+
+/// A stamp written by [`now`], read back; `None` if it is not one.
+pub fn parse(stamp: &str) -> Option<SystemTime> {
+    humantime::parse_rfc3339(stamp).ok()
+}

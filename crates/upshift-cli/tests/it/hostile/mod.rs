@@ -2,7 +2,9 @@
 //! reproduces the fault or the attack for real and proves the instance
 //! comes out of it as the contract says.
 
+mod checks;
 mod output;
+mod rollback;
 mod service;
 mod signals;
 mod spawned;

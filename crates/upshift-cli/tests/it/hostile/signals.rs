@@ -169,7 +169,8 @@ fn sighup_lets_the_step_finish_then_stops_with_on_failure_stop() {
         !steps.iter().any(|s| s.name == "maintenance-off"),
         "no step after the signal"
     );
-    sample.run(&["rollback", "--yes"], 1);
+    // The new version had started: rolling back discards what it wrote.
+    sample.run(&["rollback", "--yes", "--discard-newer-data"], 1);
     healthy_on(&sample, "2026.1.0", &before);
 }
 
@@ -200,7 +201,8 @@ fn a_second_sigint_aborts_at_once_and_leaves_a_resumable_run() {
         error.contains("aborted by a second SIGINT"),
         "journal: {error}"
     );
-    sample.run(&["rollback", "--yes"], 1);
+    // The new version had started: rolling back discards what it wrote.
+    sample.run(&["rollback", "--yes", "--discard-newer-data"], 1);
     healthy_on(&sample, "2026.1.0", &before);
 }
 

@@ -57,6 +57,12 @@ pub trait Database: std::fmt::Debug + Send + Sync {
             None => false,
         })
     }
+    /// Whether restoring `backup` uses it up (a snapshot renamed back into
+    /// place), so that it is no longer a backup afterwards.
+    fn consumed_by_restore(&self, backup: &Path) -> bool {
+        let _ = backup;
+        false
+    }
     /// Checks, before anything changes, what a backup and a restore will
     /// need (tool versions, privileges, other sessions); returns notes for
     /// the operator. Every refusal is an input error.

@@ -2,7 +2,7 @@
 
 use super::Node;
 use crate::config::CheckConfig;
-use crate::drivers::checks::{self, CheckContext, CheckOutcome};
+use crate::drivers::checks::{self, CheckContext, CheckOutcome, Patience};
 use crate::drivers::db::Database;
 use crate::drivers::http::Client;
 use crate::drivers::install::Install;
@@ -101,6 +101,7 @@ impl Node for LocalNode {
             vars: &vars,
             db,
             expect_version: Some(version),
+            patience: Patience::UntilDeadline,
         };
         Ok(checks::run_all(&commands, &ctx))
     }

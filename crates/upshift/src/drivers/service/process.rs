@@ -74,7 +74,7 @@ impl Service for Process {
                 })
                 .map_err(|e| e.hint(self.log_hint()));
         }
-        if let Some(url) = self.ready.answering() {
+        if let Some(url) = self.ready.answering(began + self.start_timeout) {
             return Err(Error::failed(format!(
                 "something already answers at {url}, but no pidfile tracks it"
             ))

@@ -6,6 +6,9 @@
 //! time: a server that exits at once on a bad config must fail its start,
 //! not pass it because it was still alive a millisecond after the fork.
 //!
+//! The timeout is a deadline: a probe request that hangs is cut off at it
+//! (`http::Client::until`), not `http_timeout` later.
+//!
 //! Every poll first asks the driver whether the service still lives, so a
 //! service that dies while starting fails the start at once with the
 //! driver's own reason (an exit status, a unit state), not after the timeout.
@@ -46,13 +49,14 @@ impl Ready {
     ) -> Result<()> {
         let started = Instant::now();
         let deadline = began + timeout;
+        let client = self.client.until(deadline);
         let mut last_seen = None;
         loop {
             alive()?;
             match &self.probe {
                 None if started.elapsed() >= SETTLE.min(timeout) => return Ok(()),
                 None => {}
-                Some(probe) => match self.ask(probe) {
+                Some(probe) => match ask(&client, probe) {
                     Ok(()) => return Ok(()),
                     Err(seen) => last_seen = Some(seen),
                 },
@@ -69,31 +73,33 @@ impl Ready {
         }
     }
 
-    /// The probe's URL when something answers it as ready right now.
-    pub(crate) fn answering(&self) -> Option<&str> {
+    /// The probe's URL when something answers it as ready right now
+    /// (asking no later than `deadline`).
+    pub(crate) fn answering(&self, deadline: Instant) -> Option<&str> {
         let probe = self.probe.as_ref()?;
-        self.ask(probe).ok().map(|()| probe.url.as_str())
+        ask(&self.client.until(deadline), probe)
+            .ok()
+            .map(|()| probe.url.as_str())
     }
+}
 
-    /// Ok when the probe says ready, otherwise what it said instead.
-    fn ask(&self, probe: &HttpProbe) -> Result<(), String> {
-        let answer = self
-            .client
-            .get(&probe.url, &[&probe.headers])
-            .map_err(|e| e.chain())?;
-        if !answer.ok() {
-            return Err(format!("GET {} answered {}", probe.url, answer.status));
+/// Ok when the probe says ready, otherwise what it said instead.
+fn ask(client: &http::Client, probe: &HttpProbe) -> Result<(), String> {
+    let answer = client
+        .get(&probe.url, &[&probe.headers])
+        .map_err(|e| e.chain())?;
+    if !answer.ok() {
+        return Err(format!("GET {} answered {}", probe.url, answer.status));
+    }
+    let Some(pointer) = &probe.pointer else {
+        return Ok(());
+    };
+    let what = format!("GET {}", probe.url);
+    let json = answer.json(&what).map_err(|e| e.chain())?;
+    match http::at_pointer(&json, pointer, &what).map_err(|e| e.chain())? {
+        value @ (serde_json::Value::Null | serde_json::Value::Bool(false)) => {
+            Err(format!("{what}: {pointer} was {value}"))
         }
-        let Some(pointer) = &probe.pointer else {
-            return Ok(());
-        };
-        let what = format!("GET {}", probe.url);
-        let json = answer.json(&what).map_err(|e| e.chain())?;
-        match http::at_pointer(&json, pointer, &what).map_err(|e| e.chain())? {
-            value @ (serde_json::Value::Null | serde_json::Value::Bool(false)) => {
-                Err(format!("{what}: {pointer} was {value}"))
-            }
-            _ => Ok(()),
-        }
+        _ => Ok(()),
     }
 }

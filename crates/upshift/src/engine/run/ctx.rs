@@ -10,7 +10,7 @@ use crate::support::events::{Event, Reporter};
 use crate::support::template::Vars;
 use crate::support::version::Version;
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::SystemTime;
 
 /// The run's context, passed to every step.
 pub struct Ctx<'a> {
@@ -32,8 +32,10 @@ pub struct Ctx<'a> {
     pub next_seq: usize,
     /// Journal sequence numbers of the plan's steps.
     seqs: BTreeMap<StepKind, usize>,
-    /// When this process saw the maintenance window open.
-    window: Option<Instant>,
+    /// When the maintenance window opened: by the wall clock, because a
+    /// resumed run's window opened in the process that was killed (the
+    /// journal says when, see `closes_window` and `replay`).
+    window: Option<SystemTime>,
     /// How long it was open, once the last step inside it ended.
     window_closed: Option<u64>,
     pub on_failure: OnFailure,
@@ -129,9 +131,33 @@ impl<'a> Ctx<'a> {
         self.seqs[&step]
     }
 
-    /// Notes that the maintenance window is open (from now, for this process).
+    /// Notes that the maintenance window is open (from now, unless the
+    /// journal said it opened earlier).
     pub fn open_window(&mut self) {
-        self.window.get_or_insert_with(Instant::now);
+        self.window.get_or_insert_with(SystemTime::now);
+    }
+
+    /// Notes that the journal says the window was open at `at`.
+    pub(super) fn window_open_at(&mut self, at: SystemTime) {
+        self.window = Some(self.window.map_or(at, |w| w.min(at)));
+    }
+
+    /// Notes that the journal says the window closed at `at`.
+    pub(super) fn window_closed_at(&mut self, at: SystemTime) {
+        self.window_closed = self.window.map(|w| millis(w, at));
+    }
+
+    /// Whether `step` is the plan's last step inside the window: the
+    /// window closes when it ends.
+    pub(super) fn closes_window(&self, step: StepKind) -> bool {
+        step.in_window()
+            && self
+                .plan
+                .steps
+                .iter()
+                .skip_while(|s| s.step != step)
+                .skip(1)
+                .all(|s| !s.in_window)
     }
 
     /// Whether any step inside the window has started: the server was touched.
@@ -144,11 +170,12 @@ impl<'a> Ctx<'a> {
         self.window_closed = self.window_ms();
     }
 
-    /// How long the window was (or has been) open, as this process saw it:
-    /// steps after it, such as exporting a backup, do not count.
+    /// How long the window was (or has been) open, across every process
+    /// that worked on the run: steps after it, such as exporting a backup,
+    /// do not count.
     pub fn window_ms(&self) -> Option<u64> {
         self.window_closed
-            .or_else(|| self.window.map(|w| w.elapsed().as_millis() as u64))
+            .or_else(|| self.window.map(|w| millis(w, SystemTime::now())))
     }
 
     /// Reports bytes moved by `step`.
@@ -159,6 +186,11 @@ impl<'a> Ctx<'a> {
             total,
         });
     }
+}
+
+/// Milliseconds from `from` to `to` (0 if the clock went back).
+fn millis(from: SystemTime, to: SystemTime) -> u64 {
+    to.duration_since(from).unwrap_or_default().as_millis() as u64
 }
 
 impl std::fmt::Debug for Ctx<'_> {

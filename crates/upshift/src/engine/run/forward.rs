@@ -28,7 +28,6 @@ pub fn drive(ctx: &mut Ctx, from: usize) -> Result<super::Report> {
             seq: ctx.seq_of(step),
             name: step.name(),
             reversible: step.reversible(),
-            index: plan.steps.iter().position(|s| s.step == step).unwrap_or(0) + 1,
             total: plan.steps.len(),
             in_window: step.in_window(),
         };
@@ -39,14 +38,7 @@ pub fn drive(ctx: &mut Ctx, from: usize) -> Result<super::Report> {
                 report.nodes = std::mem::take(&mut ctx.node_timings);
                 ctx.report.steps.push(report);
                 ctx.outputs.insert(step, done.output);
-                if step.in_window()
-                    && plan
-                        .steps
-                        .iter()
-                        .skip_while(|s| s.step != step)
-                        .skip(1)
-                        .all(|s| !s.in_window)
-                {
+                if ctx.closes_window(step) {
                     ctx.close_window();
                 }
             }

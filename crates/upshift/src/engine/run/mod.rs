@@ -27,6 +27,7 @@
 
 mod ctx;
 mod forward;
+mod newer_data;
 mod nodes;
 mod report;
 mod steps;
@@ -39,6 +40,7 @@ use crate::engine::instance::Instance;
 use crate::engine::plan::Plan;
 use crate::engine::state::{RunRecord, RunStatus, State, StepStatus};
 use crate::engine::step::StepKind;
+use crate::support::clock;
 use crate::support::error::{Error, Result};
 use crate::support::events::{Event, Reporter};
 use crate::support::interrupt;
@@ -117,14 +119,18 @@ pub fn resume(
 /// Rolls an unfinished run back from its journal. With `force`, an undo
 /// that fails is recorded and skipped, and the run is settled as failed
 /// (exit 3): for an operator who has decided to sort out the rest by hand.
+/// Once the new version was started, users may have written to it: that
+/// needs `discard_newer_data` (see `newer_data`), or nothing changes.
 pub fn rollback_unfinished(
     inst: &Instance,
     state: &State,
     run: &RunRecord,
     force: bool,
+    discard_newer_data: bool,
     reporter: &dyn Reporter,
 ) -> Result<Report> {
     let plan = journaled_plan(inst, run)?;
+    newer_data::guard(inst, state, run, discard_newer_data, reporter)?;
     state.resume_run(&run.id)?;
     let _guard = guard(state, &run.id);
     let mut ctx = Ctx::new(inst, state, &run.id, &plan, reporter, OnFailure::Rollback);
@@ -175,6 +181,7 @@ fn replay(ctx: &mut Ctx) -> Result<bool> {
             .and_then(StepKind::from_name)
         {
             rolling_back = true;
+            journaled_window(ctx, &step.started_at, None);
             if finished {
                 ctx.undone.push(kind);
             }
@@ -189,6 +196,14 @@ fn replay(ctx: &mut Ctx) -> Result<bool> {
         if !ctx.started.contains(&kind) {
             ctx.started.push(kind);
         }
+        if kind.in_window() {
+            let closed = step.finished_at.as_deref();
+            journaled_window(
+                ctx,
+                &step.started_at,
+                closed.filter(|_| ctx.closes_window(kind)),
+            );
+        }
         if finished {
             ctx.outputs.insert(kind, step.output);
         }
@@ -196,12 +211,23 @@ fn replay(ctx: &mut Ctx) -> Result<bool> {
     Ok(rolling_back)
 }
 
-/// Where one journaled action stands in the run.
+/// Takes the window's opening (and closing) from a journaled step inside it,
+/// so the window of a resumed run spans every process that worked on it.
+fn journaled_window(ctx: &mut Ctx, started_at: &str, closed_at: Option<&str>) {
+    if let Some(at) = clock::parse(started_at) {
+        ctx.window_open_at(at);
+    }
+    if let Some(at) = closed_at.and_then(clock::parse) {
+        ctx.window_closed_at(at);
+    }
+}
+
+/// Where one journaled action stands in the run. Its number for the
+/// operator is its journal sequence number + 1, as `status` shows it.
 struct Slot<'a> {
     seq: usize,
     name: &'a str,
     reversible: bool,
-    index: usize,
     total: usize,
     in_window: bool,
 }
@@ -222,8 +248,8 @@ fn journaled(
     ctx.node_timings.clear();
     ctx.reporter.report(&Event::StepStarted {
         step: slot.name.into(),
-        index: slot.index,
-        total: slot.total,
+        index: slot.seq + 1,
+        total: slot.total.max(slot.seq + 1),
         in_window: slot.in_window,
     });
     let started = std::time::Instant::now();

@@ -18,14 +18,15 @@ pub fn all(ctx: &mut Ctx, cause: Option<Error>) -> Result<super::Report> {
         .iter()
         .rev()
         .copied()
-        .filter(|s| !ctx.undone.contains(s) && steps::has_undo(*s, ctx))
+        .filter(|s| !ctx.undone.contains(s) && steps::has_undo(*s))
         .collect();
     if pending.iter().any(|s| s.in_window()) {
         ctx.open_window();
     }
-    let total = pending.len();
+    // Numbered as the journal numbers them (as `status` shows them).
+    let total = ctx.next_seq + pending.len();
     let mut forced: Vec<String> = Vec::new();
-    for (index, step) in pending.into_iter().enumerate() {
+    for step in pending {
         let name = step.undo_name();
         // After a skipped undo the server's state is unknown: do not start
         // it or open it to users; that is left to the operator.
@@ -39,7 +40,6 @@ pub fn all(ctx: &mut Ctx, cause: Option<Error>) -> Result<super::Report> {
             seq: ctx.next_seq,
             name: &name,
             reversible: false,
-            index: index + 1,
             total,
             in_window: true,
         };
@@ -57,10 +57,22 @@ pub fn all(ctx: &mut Ctx, cause: Option<Error>) -> Result<super::Report> {
                     forced.push(format!("{name}: {}", error.chain()));
                     continue;
                 }
-                let error = Error::failed(format!("rollback failed in {name}: {}", error.chain())).hint(format!(
+                let advice = format!(
                     "`upshift status` shows the state of every part; fix the cause and run `upshift rollback` to finish the rollback{}",
                     cause.as_ref().map(|c| format!(" (the upgrade failed first: {})", c.chain())).unwrap_or_default()
-                ));
+                );
+                // The failed undo's own hint (a server's last log lines)
+                // and the first failure's are what the operator needs most.
+                let hints: Vec<&str> = [
+                    error.hint_text(),
+                    Some(&advice),
+                    cause.as_ref().and_then(Error::hint_text),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                let error = Error::failed(format!("rollback failed in {name}: {}", error.chain()))
+                    .hint(hints.join("\n"));
                 return finish(
                     ctx,
                     RunStatus::NeedsOperator,

@@ -6,6 +6,10 @@
 //! salted fingerprint of the key. Verification is kept as its latest result:
 //! when, whether it passed, and what was checked or what was wrong.
 //!
+//! A backup that a restore used up (a PostgreSQL snapshot is renamed back
+//! into place) is marked consumed, not forgotten: the catalog keeps the
+//! history, while verification and retention pass it by.
+//!
 //! Paths are stored as text, so a path that is not UTF-8 is refused rather
 //! than stored changed.
 
@@ -59,10 +63,12 @@ pub struct BackupRecord {
     pub verified_at: Option<String>,
     pub verified_ok: Option<bool>,
     pub verify_detail: Option<String>,
+    /// When a restore used the backup up (it no longer exists as a backup).
+    pub consumed_at: Option<String>,
 }
 
 const BACKUP_COLUMNS: &str = "id, kind, path, size, sha256, version, run_id, created_at, \
-     fingerprint, verified_at, verified_ok, verify_detail";
+     fingerprint, verified_at, verified_ok, verify_detail, consumed_at";
 
 fn backup_from_row(r: &Row<'_>) -> rusqlite::Result<BackupRecord> {
     Ok(BackupRecord {
@@ -78,6 +84,7 @@ fn backup_from_row(r: &Row<'_>) -> rusqlite::Result<BackupRecord> {
         verified_at: r.get(9)?,
         verified_ok: r.get(10)?,
         verify_detail: r.get(11)?,
+        consumed_at: r.get(12)?,
     })
 }
 
@@ -158,6 +165,17 @@ impl State {
             return Err(Error::input(format!("no backup {id} in the catalog"))
                 .hint("`upshift backups list` shows the backups there are"));
         }
+        Ok(())
+    }
+
+    /// Marks a backup as used up by a restore (now).
+    pub fn mark_consumed(&self, id: i64) -> Result<()> {
+        self.conn()
+            .execute(
+                "UPDATE backups SET consumed_at = ?2 WHERE id = ?1 AND consumed_at IS NULL",
+                params![id, now()],
+            )
+            .context(|| self.fail(format_args!("mark backup {id} as consumed")))?;
         Ok(())
     }
 
@@ -251,6 +269,15 @@ mod tests {
             .collect();
         assert_eq!(only_keys, [keys]);
         assert!(state.backup(db + 100).unwrap().is_none());
+        assert_eq!(state.backup(db).unwrap().unwrap().consumed_at, None);
+        state.mark_consumed(db).unwrap();
+        let consumed = state.backup(db).unwrap().unwrap().consumed_at.unwrap();
+        state.mark_consumed(db).unwrap();
+        assert_eq!(
+            state.backup(db).unwrap().unwrap().consumed_at,
+            Some(consumed),
+            "marking again keeps the first time"
+        );
         let err = state.record_verification(db + 100, true, "").unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::Input);
     }

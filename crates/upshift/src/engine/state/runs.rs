@@ -1,7 +1,8 @@
 //! The journal: runs and their steps.
 //!
 //! A run is one execution of a plan; its steps are numbered by their place in
-//! the plan (`seq`). The engine calls [`State::step_started`] before a step
+//! the plan (`seq`, from 0; an operator sees `seq + 1` everywhere: in the
+//! run's progress, in `status` and in these errors). The engine calls [`State::step_started`] before a step
 //! acts and [`State::step_finished`] or [`State::step_failed`] after; each
 //! call is one committed write, so after a crash the last `started` step is
 //! the one that was in flight. On resume a step may start again: its row is
@@ -243,7 +244,8 @@ impl State {
             )
             .context(|| {
                 self.fail(format_args!(
-                    "record the start of step {seq} ({name}) of run {run_id}"
+                    "record the start of step {} ({name}) of run {run_id}",
+                    seq + 1
                 ))
             })?;
         Ok(())
@@ -287,10 +289,16 @@ impl State {
                  WHERE run_id = ?1 AND seq = ?2",
                 params![run_id, seq, status, now(), ms, output, error],
             )
-            .context(|| self.fail(format_args!("record the end of step {seq} of run {run_id}")))?;
+            .context(|| {
+                self.fail(format_args!(
+                    "record the end of step {} of run {run_id}",
+                    seq + 1
+                ))
+            })?;
         if changed == 0 {
             return Err(Error::failed(format!(
-                "step {seq} of run {run_id} ended but was never journaled as started"
+                "step {} of run {run_id} ended but was never journaled as started",
+                seq + 1
             ))
             .hint("this is a bug in upshift: please report it with `upshift status --json`"));
         }

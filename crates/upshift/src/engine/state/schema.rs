@@ -13,7 +13,8 @@ use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`: 1 the
-/// journal, catalog and history; 2 the operator actions.
+/// journal, catalog and history; 2 the operator actions; 3 consumed
+/// snapshots in the catalog.
 const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE settings (
@@ -81,6 +82,9 @@ CREATE TABLE actions (
     detail      TEXT,
     pid         INTEGER NOT NULL
 );
+"#,
+    r#"
+ALTER TABLE backups ADD COLUMN consumed_at TEXT;
 "#,
 ];
 

@@ -29,7 +29,7 @@
 //!   pointed at a folder it did not make.
 
 use crate::config::{render_clone_value, CloneConfig, ServiceConfig};
-use crate::drivers::checks::{self, CheckContext};
+use crate::drivers::checks::{self, CheckContext, Patience};
 use crate::engine::instance::Instance;
 use crate::engine::state::{BackupRecord, State};
 use crate::support::error::{Context, Error, Result};
@@ -302,6 +302,7 @@ fn build(
         vars: &clone_vars,
         db: clone.db.as_ref(),
         expect_version: Some(parts.version),
+        patience: Patience::UntilDeadline,
     };
     let failed: Vec<String> = checks::run_all(&clone.loaded.file.checks, &ctx)
         .into_iter()

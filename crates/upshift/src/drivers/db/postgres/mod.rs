@@ -168,6 +168,10 @@ impl Database for Postgres {
         }
     }
 
+    fn consumed_by_restore(&self, backup: &Path) -> bool {
+        matches!(kind_of(backup), Ok(Kind::Snapshot(_)))
+    }
+
     fn preflight(&self) -> Result<Vec<String>> {
         self.check().map_err(Error::into_input)
     }

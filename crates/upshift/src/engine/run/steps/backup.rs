@@ -38,7 +38,15 @@ pub fn database(ctx: &mut Ctx) -> Result<Done> {
 }
 
 /// Undo of `backup-db`: put the data back as this run's backup holds it.
+/// A backup cut off by a crash leaves only a partial copy, removed here; the
+/// database itself was not touched yet (nothing after the backup ran).
 pub fn restore_own(ctx: &mut Ctx) -> Result<Done> {
+    let swept = backup::sweep_partial(ctx.inst)?;
+    if !ctx.outputs.contains_key(&StepKind::BackupDb) {
+        return Ok(Done::skipped(format!(
+            "the backup never finished, so the database was not touched; {swept} partial copy file(s) removed"
+        )));
+    }
     let id = own_backup(ctx)?;
     restore_backup(ctx, id)
 }

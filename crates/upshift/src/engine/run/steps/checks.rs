@@ -4,7 +4,7 @@
 //! run for that node, all nodes at once: HTTP, version and SQL checks from
 //! here, command checks on the node itself.
 
-use crate::drivers::checks::CheckOutcome;
+use crate::drivers::checks::{CheckOutcome, Patience};
 use crate::drivers::node::Node;
 use crate::engine::checks;
 use crate::engine::run::nodes::on_nodes;
@@ -19,7 +19,13 @@ pub fn apply(ctx: &mut Ctx) -> Result<Done> {
 
 /// Runs every check, the instance's and every node's, expecting `version`.
 pub fn verify(ctx: &mut Ctx, version: &Version) -> Result<Done> {
-    let outcomes = checks::run_here(ctx.inst, &ctx.vars, &ctx.inst.loaded.file.checks, version);
+    let outcomes = checks::run_here(
+        ctx.inst,
+        &ctx.vars,
+        &ctx.inst.loaded.file.checks,
+        version,
+        Patience::UntilDeadline,
+    );
     let mut detail = format!("{} check(s) pass", outcomes.len());
     fail_on(&outcomes, "")?;
     if ctx.inst.is_cluster() {
@@ -33,7 +39,7 @@ pub fn verify(ctx: &mut Ctx, version: &Version) -> Result<Done> {
 pub fn nodes(ctx: &mut Ctx, nodes: &[&dyn Node], version: &Version) -> Result<String> {
     let (inst, vars) = (ctx.inst, ctx.vars.clone());
     let counts = on_nodes(ctx, nodes, |node| {
-        let outcomes = checks::of_node(inst, node, &vars, version)?;
+        let outcomes = checks::of_node(inst, node, &vars, version, Patience::UntilDeadline)?;
         fail_on(&outcomes, &format!("{}: ", node.name()))?;
         Ok(outcomes.len())
     })?;

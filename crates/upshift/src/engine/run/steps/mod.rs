@@ -42,18 +42,18 @@ pub fn apply(step: StepKind, ctx: &mut Ctx) -> Result<Done> {
 }
 
 /// Whether `step`, once started, has something to undo.
-pub fn has_undo(step: StepKind, ctx: &Ctx) -> bool {
-    match step {
+pub fn has_undo(step: StepKind) -> bool {
+    matches!(
+        step,
         StepKind::MaintenanceOn
-        | StepKind::Stop
-        | StepKind::Switch
-        | StepKind::Start
-        | StepKind::Join
-        | StepKind::MaintenanceOff => true,
-        StepKind::BackupDb => ctx.outputs.contains_key(&StepKind::BackupDb),
-        StepKind::Record => true,
-        _ => false,
-    }
+            | StepKind::Stop
+            | StepKind::Switch
+            | StepKind::Start
+            | StepKind::Join
+            | StepKind::MaintenanceOff
+            | StepKind::BackupDb
+            | StepKind::Record
+    )
 }
 
 /// Undoes one step (only called where [`has_undo`] is true).

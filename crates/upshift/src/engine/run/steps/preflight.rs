@@ -1,15 +1,15 @@
 //! Preflight: prove the upgrade can go ahead before anything changes.
 //!
 //! Database reachable, service running on the version the plan starts from,
-//! room for the backup and the new release, and the server healthy now (its
-//! HTTP checks pass): upshift never starts by upgrading a broken server,
-//! because afterwards nobody could tell which version broke it.
+//! room for the backup and the new release, and the server healthy now:
+//! every check passes (HTTP, SQL, version, command, the instance's and each
+//! node's, as the checks step runs them). upshift never starts by upgrading
+//! a broken server: afterwards nobody could tell which version broke it, and
+//! the rollback's own checks would fail on the old version too.
 //! Every failure here is bad input: exit 2, nothing changed. A rollback run
 //! skips the service and health conditions: the version it leaves may be
 //! down or broken, which is why it is being rolled back.
 
-use crate::config::CheckConfig;
-use crate::drivers::checks::{self, CheckContext};
 use crate::engine::backup;
 use crate::engine::plan::RunKind;
 use crate::engine::run::nodes::on_nodes;
@@ -60,42 +60,28 @@ fn run(ctx: &mut Ctx) -> Result<Done> {
         Ok(())
     })?;
     backup::check_space(inst)?;
-    let health: Vec<CheckConfig> = inst
-        .loaded
-        .file
-        .checks
-        .iter()
-        .chain(inst.nodes.iter().flat_map(|n| n.checks()))
-        .filter(|c| !rollback && matches!(c, CheckConfig::Http { .. }))
-        .cloned()
-        .collect();
-    let check_ctx = CheckContext {
-        client: &inst.client,
-        instance_dir: &inst.loaded.dir,
-        vars: &ctx.vars,
-        db: inst.db.as_ref(),
-        expect_version: Some(&ctx.from),
+    // Every check, of every kind and every node, as the checks step will
+    // run them: one that fails now would fail the rollback's checks too.
+    let health = match rollback {
+        true => "health not checked (rollback)".to_string(),
+        false => {
+            super::checks::verify(ctx, &from)
+                .map_err(|e| {
+                    Error::input(format!(
+                        "the server is not healthy before the upgrade: {}",
+                        e.chain()
+                    ))
+                    .hint("fix it first; `upshift check` runs the checks")
+                })?
+                .detail
+        }
     };
-    let failed: Vec<String> = checks::run_all(&health, &check_ctx)
-        .into_iter()
-        .filter(|o| !o.ok)
-        .map(|o| format!("{}: {}", o.name, o.detail))
-        .collect();
-    if !failed.is_empty() {
-        return Err(Error::input(format!(
-            "the server is not healthy before the upgrade: {}",
-            failed.join("; ")
-        ))
-        .hint("fix it first; `upshift check` runs the checks"));
-    }
     let mut detail = format!(
-        "{} running{}, database reachable, {} health check(s) pass, disk space ok",
-        ctx.from,
+        "{from} running{}, database reachable, {health}, disk space ok",
         match inst.is_cluster() {
             true => format!(" on {} nodes", inst.nodes.len()),
             false => String::new(),
         },
-        health.len()
     );
     for note in notes {
         detail.push_str("; ");
