@@ -3,6 +3,7 @@
 //! comes out of it as the contract says.
 
 mod output;
+mod security;
 mod service;
 mod signals;
 mod spawned;
