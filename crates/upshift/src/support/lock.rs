@@ -24,7 +24,7 @@
 
 use crate::support::clock::now;
 use crate::support::error::{Context, Error, Result};
-use crate::support::fsutil::create_private_dir;
+use crate::support::private_dir;
 use fs2::FileExt;
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Write};
@@ -55,7 +55,7 @@ impl Lock {
     /// `what` this process is doing; [`crate::ErrorKind::Busy`] if another
     /// holds it.
     pub fn acquire(dir: &Path, what: &str) -> Result<Lock> {
-        create_private_dir(dir)?;
+        private_dir::create(dir, "the state folder")?;
         let path = dir.join(LOCK_FILE);
         let mut lock = Lock::file(&path, what, "instance is busy")?;
         if let Ok(copy) = lock.file.as_fd().try_clone_to_owned() {

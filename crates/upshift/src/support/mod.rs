@@ -13,6 +13,7 @@ pub mod holders;
 pub mod interrupt;
 pub mod lock;
 pub mod path;
+pub mod private_dir;
 pub mod redact;
 pub mod secret;
 pub mod template;

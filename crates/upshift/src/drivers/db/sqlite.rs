@@ -160,8 +160,7 @@ impl Database for Sqlite {
     }
 
     fn backup(&self, dir: &Path, name: &str, progress: &dyn Fn(u64, u64)) -> Result<BackupFile> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| io_error(e, &format!("cannot create backup folder {}", dir.display())))?;
+        fsutil::create_dirs(dir)?;
         let tmp = dir.join(format!(".{name}.tmp"));
         let path = dir.join(name);
         remove_with_sidecars(&tmp);
