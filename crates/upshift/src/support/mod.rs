@@ -3,6 +3,7 @@
 //! templates, child commands, file writes, locks, versions, the events the
 //! library reports through, interrupts (signals) and failpoints.
 
+pub mod child_env;
 pub mod clock;
 pub mod cmd;
 pub mod error;
