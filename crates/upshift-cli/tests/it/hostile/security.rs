@@ -315,7 +315,11 @@ fn an_inline_secret_is_refused_without_echoing_it() {
     let out = sample.run(&["plan"], 2);
     let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
     assert!(!said.contains(canary), "the secret was echoed: {said}");
-    assert!(said.contains("keys.passphrase"), "{said}");
+    assert!(
+        said.contains("never written in the instance file"),
+        "{said}"
+    );
+    assert!(said.contains("see line"), "{said}");
     assert!(said.contains("env ="), "{said}");
 }
 
