@@ -189,11 +189,14 @@ fn planted_symlinks_do_not_redirect_writes() {
     serving(&sample, "2026.1.1");
 }
 
+/// The headers of one request: lowercase names and values.
+type Headers = Vec<(String, String)>;
+
 /// A tiny HTTP server that answers every request with `respond` and keeps
-/// each request's headers (lowercase names).
+/// each request's headers.
 struct Recorder {
     url: String,
-    headers: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    headers: Arc<Mutex<Vec<Headers>>>,
 }
 
 impl Recorder {
@@ -329,7 +332,8 @@ fn an_inline_secret_is_refused_without_echoing_it() {
 fn a_secret_file_that_is_not_a_small_regular_file_is_refused() {
     let sample = Sample::with_passphrase(&Default::default());
     let pass = sample.dir().join("secrets/bundle.pass");
-    let plant: [(&str, &dyn Fn(&Path)); 3] = [
+    type Plant<'a> = (&'a str, &'a dyn Fn(&Path));
+    let plant: [Plant; 3] = [
         ("not a regular file", &|p: &Path| {
             let made = Command::new("mkfifo").arg(p).status().unwrap();
             assert!(made.success());
