@@ -355,3 +355,27 @@ fn a_secret_file_that_is_not_a_small_regular_file_is_refused() {
         assert!(text.contains(expected), "{text}");
     }
 }
+
+/// Item 10: the lock file beside a SQLite database lives in the server's
+/// data folder; a symlink planted there is refused, its target untouched.
+#[test]
+fn a_planted_database_lock_link_is_refused() {
+    let sample = Sample::started();
+    let victim = sample.dir().join("victim-lock");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let lock = sample.fx.database.with_extension("sqlite.upshift-lock");
+    std::os::unix::fs::symlink(&victim, &lock).unwrap();
+    let out = sample
+        .upshift()
+        .args(["upgrade", "--yes", "--to", "2026.1.1"])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&lock.display().to_string()),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    serving(&sample, "2026.1.0");
+}
