@@ -1,10 +1,62 @@
 //! Secrets stay secret: the API key, the master key and the bundle
 //! passphrase never appear in stdout, stderr, the journal, the server log or
-//! JSON output, through a good upgrade, a failed one and every read command.
+//! JSON output, through a good upgrade, a failed one and every read command;
+//! nor in the environment of any process upshift starts (the server it
+//! leaves running, the migration, a key source's command): the passphrase
+//! and the API key reach upshift through environment variables the
+//! instance file names, which upshift keeps to itself.
 
 use crate::support::all_files;
 use sample_server::fixture::Options;
 use testkit::Sample;
+
+/// Prefixes a command line in the instance file with a shell that dumps
+/// its environment into `<dump>.<pid>` before running it.
+fn dumping_env(argv_start: &str, dump: &std::path::Path) -> String {
+    format!(
+        "[\"/bin/sh\", \"-c\", \"env > \\\"$0.$$\\\"; exec \\\"$@\\\"\", \"{}\", {}",
+        dump.display(),
+        argv_start.trim_start_matches('[')
+    )
+}
+
+/// Points the instance file's secrets at environment variables and has
+/// the commands it names dump their environment into `envs`.
+fn secrets_from_env(sample: &Sample, envs: &std::path::Path) {
+    let path = &sample.fx.instance_file;
+    let mut text = std::fs::read_to_string(path).unwrap();
+    let migrate = "[\"{dir}/bin/sample-server\", \"migrate\"";
+    let show = "[\"{current}/bin/sample-server\", \"show-master-key\"";
+    for (from, to) in [
+        (
+            "passphrase = { file = \"secrets/bundle.pass\" }".to_string(),
+            "passphrase = { env = \"UPSHIFT_IT_BUNDLE_PASS\" }".to_string(),
+        ),
+        (
+            "\"X-Api-Key\" = { file = \"server/keys/api.key\" }".to_string(),
+            "\"X-Api-Key\" = { env = \"UPSHIFT_IT_API_KEY\" }".to_string(),
+        ),
+        (
+            migrate.to_string(),
+            dumping_env(migrate, &envs.join("migrate")),
+        ),
+        (
+            show.to_string(),
+            dumping_env(show, &envs.join("show-master-key")),
+        ),
+    ] {
+        assert!(text.contains(&from), "the instance file has no {from}");
+        text = text.replace(&from, &to);
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// The environment of the server the pidfile names.
+fn server_environ(sample: &Sample) -> Vec<u8> {
+    let pidfile = std::fs::read_to_string(sample.dir().join("run/server.pid")).unwrap();
+    let pid = pidfile.split_whitespace().next().unwrap();
+    std::fs::read(format!("/proc/{pid}/environ")).unwrap()
+}
 
 #[test]
 fn canary_secrets_never_leak() {
@@ -12,6 +64,9 @@ fn canary_secrets_never_leak() {
         brk: Some(("2026.2.0".into(), sample_server::manifest::Break::Migration)),
         ..Options::default()
     });
+    let envs = sample.dir().join("envs");
+    std::fs::create_dir(&envs).unwrap();
+    secrets_from_env(&sample, &envs);
     sample.start();
     let master = sample.master_key().to_base64();
     let canaries = [
@@ -35,7 +90,13 @@ fn canary_secrets_never_leak() {
         (&["backups", "list", "--json"], 0),
     ];
     for (args, code) in commands {
-        let out = sample.upshift().args(*args).output().unwrap();
+        let out = sample
+            .upshift()
+            .env("UPSHIFT_IT_BUNDLE_PASS", &sample.fx.passphrase)
+            .env("UPSHIFT_IT_API_KEY", &sample.fx.api_key)
+            .args(*args)
+            .output()
+            .unwrap();
         assert_eq!(
             out.status.code(),
             Some(*code),
@@ -45,7 +106,18 @@ fn canary_secrets_never_leak() {
         outputs.push((args.join(" "), out.stdout));
         outputs.push((format!("{} (stderr)", args.join(" ")), out.stderr));
     }
-    let mut files = Vec::new();
+    outputs.push(("the server's environment".into(), server_environ(&sample)));
+    let dumps = all_files(&envs);
+    assert!(
+        dumps
+            .iter()
+            .any(|d| d.to_string_lossy().contains("migrate."))
+            && dumps
+                .iter()
+                .any(|d| d.to_string_lossy().contains("show-master-key.")),
+        "the migration and the key command ran: {dumps:?}"
+    );
+    let mut files = dumps;
     files.extend(all_files(&sample.state_dir()));
     files.extend(all_files(&sample.fx.dir.join("logs")));
     assert!(

@@ -123,6 +123,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Loaded> {
             .hint(location::hint(text, e.message(), e.span()))
         })?;
     validate(&file, path)?;
+    // Upshift reads these variables itself; no child inherits them.
+    for (_, secret) in secrets(&file) {
+        if let Some(var) = &secret.env {
+            crate::support::child_env::withhold(var);
+        }
+    }
     Ok(Loaded {
         file,
         path: path.to_path_buf(),

@@ -38,6 +38,10 @@ pub struct ReleaseConfig {
     pub sha256: BTreeMap<String, String>,
     /// Where downloads are kept; default `<state_dir>/cache`.
     pub cache_dir: Option<FilePath>,
+    /// Accept a release whose SHA-256 only a plain-http index vouches for
+    /// (`verify = "sha256"`, no pin); `plan` still warns.
+    #[serde(default)]
+    pub allow_insecure_source: bool,
     /// Timeout for each HTTP request to the source.
     #[serde(default = "default_timeout", with = "humantime_serde")]
     pub timeout: Duration,

@@ -58,7 +58,7 @@ pub fn unpack(archive: &Path, dest: &Path) -> Result<()> {
         .and_then(|n| n.to_str())
         .unwrap_or("release");
     let prefix = format!(".{name}.unpack-");
-    remove_leftovers(parent, &prefix)?;
+    fsutil::remove_leftovers(parent, &prefix)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(&prefix)
         .tempdir_in(parent)
@@ -96,19 +96,6 @@ pub fn unpack(archive: &Path, dest: &Path) -> Result<()> {
     // The folder is `dest` now: the guard must not remove anything.
     tmp.disable_cleanup(true);
     fsutil::sync_dir(parent)
-}
-
-/// Removes temporary folders an interrupted unpack (a crash) left in `parent`.
-fn remove_leftovers(parent: &Path, prefix: &str) -> Result<()> {
-    let listing =
-        std::fs::read_dir(parent).context(|| format!("cannot list {}", parent.display()))?;
-    for entry in listing.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(prefix) {
-            std::fs::remove_dir_all(entry.path())
-                .context(|| format!("cannot remove the leftover {}", entry.path().display()))?;
-        }
-    }
-    Ok(())
 }
 
 /// Makes the unpacked folder readable by the service's user and durable.

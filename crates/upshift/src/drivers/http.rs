@@ -3,6 +3,8 @@
 //!
 //! Header values that are secrets are resolved here, at the moment of the
 //! request, and never appear in errors: errors name the method and URL only.
+//! A request that carries one follows redirects only within its origin
+//! (see `redirect.rs`).
 //!
 //! A caller that waits until a deadline (a check's `within`, a service's
 //! `start_timeout`) asks through [`Client::until`]: each request then gives
@@ -11,6 +13,7 @@
 //! tell "nothing listens there" from a slow or failing server ([`refused`]).
 
 use crate::config::{HeaderValue, Headers};
+use crate::drivers::redirect;
 use crate::support::error::{Context, Error, Result};
 use std::time::{Duration, Instant};
 
@@ -22,6 +25,8 @@ const LEAST: Duration = Duration::from_millis(1);
 #[derive(Debug, Clone)]
 pub struct Client {
     agent: ureq::Agent,
+    /// The same, following no redirect: for requests with a secret header.
+    guarded: ureq::Agent,
     /// Each request's own limit (`http_timeout`).
     timeout: Duration,
     /// When set, no request outlives it.
@@ -60,12 +65,16 @@ impl Answer {
 impl Client {
     /// A client whose every request gives up after `timeout`.
     pub fn new(timeout: Duration) -> Self {
-        let config = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .http_status_as_error(false)
-            .build();
+        let config = |redirects| {
+            ureq::Agent::config_builder()
+                .timeout_global(Some(timeout))
+                .http_status_as_error(false)
+                .max_redirects(redirects)
+                .build()
+        };
         Client {
-            agent: config.into(),
+            agent: config(redirect::MAX as u32).into(),
+            guarded: config(0).into(),
             timeout,
             deadline: None,
         }
@@ -89,9 +98,6 @@ impl Client {
         body: Option<&serde_json::Value>,
     ) -> Result<Answer> {
         let method_upper = method.to_ascii_uppercase();
-        let mut builder = ureq::http::Request::builder()
-            .method(method_upper.as_str())
-            .uri(url);
         // Later sets override earlier ones (a request's own headers win over
         // its section's), so no header is sent twice.
         let mut merged: std::collections::BTreeMap<String, &HeaderValue> = Default::default();
@@ -100,6 +106,8 @@ impl Client {
                 merged.insert(name.to_ascii_lowercase(), value);
             }
         }
+        let secret = merged.values().any(|v| matches!(v, HeaderValue::Secret(_)));
+        let mut values = Vec::new();
         for (name, value) in &merged {
             let value = match value {
                 HeaderValue::Plain(v) => v.clone(),
@@ -107,29 +115,55 @@ impl Client {
                     s.resolve(&format!("header {name}"))?.expose().to_string()
                 }
             };
-            builder = builder.header(name.as_str(), value);
+            values.push((name.as_str(), value));
+        }
+        if body.is_some() {
+            values.push(("content-type", "application/json".into()));
         }
         let payload = match body {
-            Some(b) => {
-                builder = builder.header("content-type", "application/json");
-                serde_json::to_vec(b).context(|| "encoding a request body".into())?
-            }
+            Some(b) => serde_json::to_vec(b).context(|| "encoding a request body".into())?,
             None => Vec::new(),
         };
-        let mut request = builder
-            .body(payload)
-            .input_context(|| format!("{method_upper} {url}: not a valid request"))?;
-        if let Some(deadline) = self.deadline {
-            let left = deadline.saturating_duration_since(Instant::now());
-            request = self
-                .agent
-                .configure_request(request)
-                .timeout_global(Some(left.min(self.timeout).max(LEAST)))
-                .build();
+        let agent = if secret { &self.guarded } else { &self.agent };
+        let mut url = url.to_string();
+        let mut response = None;
+        for _ in 0..=redirect::MAX {
+            let mut builder = ureq::http::Request::builder()
+                .method(method_upper.as_str())
+                .uri(&url);
+            for (name, value) in &values {
+                builder = builder.header(*name, value);
+            }
+            let mut request = builder
+                .body(payload.clone())
+                .input_context(|| format!("{method_upper} {url}: not a valid request"))?;
+            if let Some(deadline) = self.deadline {
+                let left = deadline.saturating_duration_since(Instant::now());
+                request = agent
+                    .configure_request(request)
+                    .timeout_global(Some(left.min(self.timeout).max(LEAST)))
+                    .build();
+            }
+            let answer = agent.run(request).map_err(|e| match is_refused(&e) {
+                true => Error::failed(format!("{method_upper} {url}")).caused_by(Refused),
+                false => Error::failed(format!("{method_upper} {url}: {}", describe(&e))),
+            })?;
+            match redirect::target(&answer, &url).filter(|_| secret) {
+                Some(next) => {
+                    redirect::same_origin(&url, &next, &format!("{method_upper} {url}"))?;
+                    url = next;
+                }
+                None => {
+                    response = Some(answer);
+                    break;
+                }
+            }
         }
-        let mut response = self.agent.run(request).map_err(|e| match is_refused(&e) {
-            true => Error::failed(format!("{method_upper} {url}")).caused_by(Refused),
-            false => Error::failed(format!("{method_upper} {url}: {}", describe(&e))),
+        let mut response = response.ok_or_else(|| {
+            Error::failed(format!(
+                "{method_upper} {url}: more than {} redirects",
+                redirect::MAX
+            ))
         })?;
         let status = response.status().as_u16();
         let body = response

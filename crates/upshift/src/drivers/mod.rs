@@ -14,5 +14,6 @@ pub mod keys;
 pub mod licence;
 pub mod maintenance;
 pub mod node;
+pub mod redirect;
 pub mod release;
 pub mod service;

@@ -212,8 +212,7 @@ fn catalogue_db(
 
 /// Creates `dir` readable by its owner only: backups hold the instance's data.
 fn private_dir(dir: &std::path::Path) -> Result<std::path::PathBuf> {
-    std::fs::create_dir_all(dir)
-        .context(|| format!("cannot create backup folder {}", dir.display()))?;
+    fsutil::create_dirs(dir)?;
     restrict(dir)?;
     Ok(dir.to_path_buf())
 }

@@ -137,6 +137,10 @@ pub fn make(
             )?;
         }
         verifiable(inst, release)?;
+        if let Some(warning) = inst.source.trust_warning(release) {
+            let hint = warning.hint_text().unwrap_or_default();
+            reporter.note(format!("{warning}; {hint}"));
+        }
     }
     let steps = if change == Change::Same {
         Vec::new()

@@ -246,7 +246,7 @@ fn figures(r: &Rehearsal) -> RehearsalFigures {
 /// Writes `<id>.md` and `<id>.json`.
 fn write_reports(r: &mut Rehearsal) -> Result<()> {
     let dir = fsutil::parent(&r.report_md).to_path_buf();
-    std::fs::create_dir_all(&dir).context(|| format!("cannot create {}", dir.display()))?;
+    fsutil::create_dirs(&dir)?;
     let json = serde_json::to_vec_pretty(&*r).context(|| "cannot encode the rehearsal".into())?;
     fsutil::atomic_write(&r.report_json, &json, 0o600)?;
     fsutil::atomic_write(&r.report_md, markdown(r).as_bytes(), 0o600)

@@ -1,9 +1,11 @@
 //! Running the commands an instance file names.
 //!
 //! Commands are argv vectors, never a shell string: arguments are passed as
-//! they are. Secrets reach commands through the inherited environment, never
-//! through argv. Every command has a deadline; on expiry its whole process
-//! group is stopped, so a hung helper cannot hang a maintenance window.
+//! they are. Secrets reach a command through the environment it is given,
+//! never through argv; the variables the instance file reads secrets from
+//! are not inherited (see `child_env.rs`). Every command has a deadline; on
+//! expiry its whole process group is stopped, so a hung helper cannot hang
+//! a maintenance window.
 //!
 //! Stopping is one mechanism, for a deadline and for an interrupt (a signal
 //! asked the run to end, see [`interrupt`]): SIGTERM to the command's
@@ -214,10 +216,12 @@ pub(crate) fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::Jo
     })
 }
 
-/// Spawns `command`, retrying for a moment while its program is "text file
-/// busy": a binary just unpacked can be held open for writing by a child
-/// that another thread forked before it could exec (and close the file).
+/// Spawns `command` without the withheld variables, retrying for a moment
+/// while its program is "text file busy": a binary just unpacked can be held
+/// open for writing by a child that another thread forked before it could
+/// exec (and close the file).
 pub fn spawn(command: &mut Command) -> std::io::Result<std::process::Child> {
+    crate::support::child_env::apply(command);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         match command.spawn() {

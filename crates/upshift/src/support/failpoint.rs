@@ -14,8 +14,9 @@
 //! `undo-<step>`, plus `db-backup-copy`, `db-restore-copy` (inside SQLite's
 //! page copy, before it commits; for a PostgreSQL snapshot, after the copy
 //! is made and before its marker is written, and before the sealed snapshot
-//! is renamed in) and `switch-link` (the new link made, not yet renamed
-//! over `current`).
+//! is renamed in), `switch-link` (the new link made, not yet renamed
+//! over `current`) and `stage-unpack` (the release verified, not yet
+//! unpacked).
 
 use crate::support::error::Result;
 

@@ -1,37 +1,98 @@
-//! File-system writes that survive a crash, and disk-space questions.
+//! File-system writes that survive a crash and cannot be redirected,
+//! small reads that cannot hang, and disk-space questions.
 //!
 //! The pattern for every file that must never be half-written: write a
 //! temporary file in the same folder, fsync it, rename it over the target,
-//! fsync the folder.
+//! fsync the folder. The temporary file has a random name and is created
+//! exclusively (`tempfile`: `O_CREAT|O_EXCL`, which never follows a
+//! symlink), so nobody can plant a link where upshift is about to write;
+//! the rename replaces a link at the target itself rather than writing
+//! through it. Folders made on the way are 0700.
 
 use crate::support::error::{Context, Error, Result};
 use sha2::{Digest, Sha256};
-use std::fs::{DirBuilder, File, OpenOptions};
+use std::fs::{DirBuilder, File, OpenOptions, Permissions};
 use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 /// Writes `bytes` to `path` atomically with the given mode (e.g. 0o600).
 pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let dir = parent(path);
-    std::fs::create_dir_all(dir).context(|| format!("cannot create {}", dir.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
-        std::process::id()
-    ));
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(&tmp)
-        .context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).context(|| format!("cannot rename into {}", path.display()))?;
+    create_dirs(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    let written = tmp.path().to_path_buf();
+    tmp.as_file()
+        .set_permissions(Permissions::from_mode(mode))
+        .and_then(|_| tmp.write_all(bytes))
+        .and_then(|_| tmp.as_file().sync_all())
+        .context(|| format!("cannot write {}", written.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .context(|| format!("cannot rename into {}", path.display()))?;
     sync_dir(dir)
+}
+
+/// Creates `dir` and any missing parents, each new one 0700 (folders that
+/// exist are left as they are).
+pub fn create_dirs(dir: &Path) -> Result<()> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .context(|| format!("cannot create {}", dir.display()))
+}
+
+/// Reads a small regular file: anything else is refused before a byte is
+/// read (a FIFO would block for ever, `/dev/zero` never ends), and so is a
+/// file over `cap` bytes. `what` names the file's role in errors.
+pub fn read_small(path: &Path, cap: u64, what: &str) -> Result<Vec<u8>> {
+    let fail = |why: String| {
+        Error::input(format!("{what}: {} {why}", path.display()))
+            .hint("name a small regular file that holds just the value; nothing was changed")
+    };
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)
+        .input_context(|| format!("{what}: cannot read {}", path.display()))?;
+    let meta = file
+        .metadata()
+        .input_context(|| format!("{what}: cannot read {}", path.display()))?;
+    if !meta.is_file() {
+        return Err(fail("is not a regular file".into()));
+    }
+    let mut bytes = Vec::new();
+    file.take(cap + 1)
+        .read_to_end(&mut bytes)
+        .input_context(|| format!("{what}: cannot read {}", path.display()))?;
+    if bytes.len() as u64 > cap {
+        return Err(fail(format!("is larger than {} KiB", cap / 1024)));
+    }
+    Ok(bytes)
+}
+
+/// Removes what an interrupted job (a crash) left in `parent`: every entry
+/// whose name starts with `prefix`.
+pub fn remove_leftovers(parent: &Path, prefix: &str) -> Result<()> {
+    let listing =
+        std::fs::read_dir(parent).context(|| format!("cannot list {}", parent.display()))?;
+    for entry in listing.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(prefix) {
+            let path = entry.path();
+            match entry.file_type().is_ok_and(|t| t.is_dir()) {
+                true => std::fs::remove_dir_all(&path),
+                false => std::fs::remove_file(&path),
+            }
+            .context(|| format!("cannot remove the leftover {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Fsyncs a folder so that a rename or create in it is durable.
@@ -82,24 +143,6 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 /// SHA-256 of bytes, in lowercase hex.
 pub fn sha256_bytes(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
-}
-
-/// Creates `dir` and any missing parents with mode 0700. A folder that
-/// cannot be made here (a file in its place, read-only, full, not ours) is
-/// bad input: the operator must choose another.
-pub fn create_private_dir(dir: &Path) -> Result<()> {
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| {
-            let error = Error::failed(format!("cannot create the state folder {}", dir.display()));
-            match unwritable(&e) {
-                true => error.into_input().hint(UNWRITABLE_STATE),
-                false => error,
-            }
-            .caused_by(e)
-        })
 }
 
 /// What to do about a state folder that cannot be written.

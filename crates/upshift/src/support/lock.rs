@@ -24,7 +24,7 @@
 
 use crate::support::clock::now;
 use crate::support::error::{Context, Error, Result};
-use crate::support::fsutil::create_private_dir;
+use crate::support::private_dir;
 use fs2::FileExt;
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Write};
@@ -55,7 +55,7 @@ impl Lock {
     /// `what` this process is doing; [`crate::ErrorKind::Busy`] if another
     /// holds it.
     pub fn acquire(dir: &Path, what: &str) -> Result<Lock> {
-        create_private_dir(dir)?;
+        private_dir::create(dir, "the state folder")?;
         let path = dir.join(LOCK_FILE);
         let mut lock = Lock::file(&path, what, "instance is busy")?;
         if let Ok(copy) = lock.file.as_fd().try_clone_to_owned() {
@@ -65,8 +65,9 @@ impl Lock {
         Ok(lock)
     }
 
-    /// Takes an exclusive lock on the file `path` (created 0600), writing
-    /// who holds it and for `what`; [`crate::ErrorKind::Busy`] starting with
+    /// Takes an exclusive lock on the file `path` (created 0600, never
+    /// through a symlink: it may sit in a folder the service's user can
+    /// write to), writing who holds it and for `what`; [`crate::ErrorKind::Busy`] starting with
     /// `busy` if another process holds it.
     pub fn file(path: &Path, what: &str, busy: &str) -> Result<Lock> {
         let mut file = OpenOptions::new()
@@ -75,8 +76,13 @@ impl Lock {
             .create(true)
             .truncate(false)
             .mode(0o600)
+            .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
             .open(path)
-            .context(|| format!("cannot open the lock file {}", path.display()))?;
+            .map_err(|e| {
+                Error::failed(format!("cannot open the lock file {}", path.display()))
+                    .caused_by(e)
+                    .hint("a lock file is never a symbolic link: upshift does not write through one; if it is a link, remove it")
+            })?;
         if let Err(e) = file.try_lock_exclusive() {
             if e.kind() != ErrorKind::WouldBlock {
                 return Err(Error::failed(format!("cannot lock {}", path.display())).caused_by(e));

@@ -3,6 +3,7 @@
 //! templates, child commands, file writes, locks, versions, the events the
 //! library reports through, interrupts (signals) and failpoints.
 
+pub mod child_env;
 pub mod clock;
 pub mod cmd;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod holders;
 pub mod interrupt;
 pub mod lock;
 pub mod path;
+pub mod private_dir;
 pub mod redact;
 pub mod secret;
 pub mod template;

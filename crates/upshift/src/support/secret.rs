@@ -4,17 +4,33 @@
 //! file); resolving it gives a [`Secret`], whose `Debug` prints `***` and which
 //! has no `Display`, so a secret cannot end up in a log line or an error
 //! message by accident. Error messages name the variable or the file, never
-//! the value.
+//! the value. The value is held in a `secrecy` box, wiped from memory when
+//! the last copy is dropped.
+//!
+//! A secret written in the instance file itself (`passphrase = "..."`) is
+//! refused when the file is read, with a message that does not repeat it
+//! (serde's usual "invalid type: string ..." would). A secret file is read
+//! only if it is a regular file of at most 64 KiB: a FIFO would block for
+//! ever and `/dev/zero` would never end.
 
-use crate::support::error::{Context, Error, Result};
+use crate::support::error::{Error, Result};
+use crate::support::fsutil;
 use crate::support::path::FilePath;
 use crate::support::redact::remember;
-use serde::Deserialize;
+use secrecy::zeroize::Zeroizing;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use std::fmt;
 
+/// The largest secret file read (a passphrase, a key, a token).
+const MAX_SECRET_FILE: u64 = 64 * 1024;
+
+/// The error for a value written where a secret's place should be named.
+const INLINE: &str = "a secret is never written in the instance file: name where it is kept, `{ env = \"VAR\" }` or `{ file = \"path\" }`";
+
 /// Where a secret is kept: `{ env = "NAME" }` or `{ file = "path" }`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct SecretRef {
     /// An environment variable of the upshift process.
     pub env: Option<String>,
@@ -22,9 +38,71 @@ pub struct SecretRef {
     pub file: Option<FilePath>,
 }
 
+/// [`SecretRef`] as the instance file writes it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Named {
+    env: Option<String>,
+    file: Option<FilePath>,
+}
+
+impl<'de> Deserialize<'de> for SecretRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        deserializer.deserialize_any(RefVisitor)
+    }
+}
+
+/// Reads a table into a [`SecretRef`] and refuses any plain value without
+/// showing it.
+struct RefVisitor;
+
+impl<'de> Visitor<'de> for RefVisitor {
+    type Value = SecretRef;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("`{ env = \"VAR\" }` or `{ file = \"path\" }`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> std::result::Result<SecretRef, A::Error> {
+        let named = Named::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(SecretRef {
+            env: named.env,
+            file: named.file,
+        })
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> std::result::Result<SecretRef, E> {
+        Err(E::custom(INLINE))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> std::result::Result<SecretRef, E> {
+        Err(E::custom(INLINE))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> std::result::Result<SecretRef, E> {
+        Err(E::custom(INLINE))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> std::result::Result<SecretRef, E> {
+        Err(E::custom(INLINE))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> std::result::Result<SecretRef, E> {
+        Err(E::custom(INLINE))
+    }
+}
+
 /// A resolved secret value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+#[derive(Clone)]
+pub struct Secret(SecretString);
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+impl Eq for Secret {}
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -35,12 +113,12 @@ impl fmt::Debug for Secret {
 impl Secret {
     /// Wraps a value read from elsewhere (a key source, for example).
     pub fn new(value: String) -> Self {
-        Secret(value)
+        Secret(SecretString::from(value))
     }
 
     /// The value, for the one place that must hand it on.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 }
 
@@ -64,9 +142,18 @@ impl SecretRef {
             (Some(var), None) => return Self::from_env(var, at),
             (None, None) => unreachable!("validated above"),
         };
-        let text = std::fs::read_to_string(path)
-            .input_context(|| format!("{at}: cannot read secret file {}", path.display()))?;
-        let value = text.strip_suffix('\n').unwrap_or(&text);
+        let bytes = Zeroizing::new(fsutil::read_small(
+            path,
+            MAX_SECRET_FILE,
+            &format!("{at}: secret file"),
+        )?);
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            Error::input(format!(
+                "{at}: secret file {} is not UTF-8 text",
+                path.display()
+            ))
+        })?;
+        let value = text.strip_suffix('\n').unwrap_or(text);
         let value = value.strip_suffix('\r').unwrap_or(value);
         if value.is_empty() {
             return Err(Error::input(format!(
@@ -75,14 +162,14 @@ impl SecretRef {
             )));
         }
         remember(value);
-        Ok(Secret(value.to_string()))
+        Ok(Secret::new(value.to_string()))
     }
 
     fn from_env(var: &str, at: &str) -> Result<Secret> {
         match std::env::var(var) {
             Ok(v) if !v.is_empty() => {
                 remember(&v);
-                Ok(Secret(v))
+                Ok(Secret::new(v))
             }
             _ => Err(
                 Error::input(format!("{at}: environment variable {var} is not set")).hint(format!(

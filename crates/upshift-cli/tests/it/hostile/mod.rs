@@ -5,6 +5,7 @@
 mod checks;
 mod output;
 mod rollback;
+mod security;
 mod service;
 mod signals;
 mod spawned;

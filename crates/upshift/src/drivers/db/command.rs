@@ -204,8 +204,7 @@ impl Database for CommandDb {
     }
 
     fn backup(&self, dir: &Path, name: &str, _progress: &dyn Fn(u64, u64)) -> Result<BackupFile> {
-        std::fs::create_dir_all(dir)
-            .context(|| format!("cannot create backup folder {}", dir.display()))?;
+        fsutil::create_dirs(dir)?;
         let path = dir.join(name);
         let sidecar = sidecar_of(&path);
         if let Some(taken) = [&path, &sidecar].into_iter().find(|p| p.exists()) {

@@ -72,12 +72,7 @@ impl Sqlite {
     fn write_checked(&self, tmp: &Path, progress: &dyn Fn(u64, u64)) -> Result<String> {
         let src = self.read_only()?;
         let written = (|| {
-            let mut dst = Connection::open_with_flags(
-                tmp,
-                OpenFlags::SQLITE_OPEN_READ_WRITE
-                    | OpenFlags::SQLITE_OPEN_CREATE
-                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
+            let mut dst = create_copy(tmp)?;
             set_journal_mode(&dst, "off")?;
             dst.pragma_update(None, "synchronous", "OFF")?;
             copy(&src, &mut dst, progress, "db-backup-copy")?;
@@ -160,8 +155,7 @@ impl Database for Sqlite {
     }
 
     fn backup(&self, dir: &Path, name: &str, progress: &dyn Fn(u64, u64)) -> Result<BackupFile> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| io_error(e, &format!("cannot create backup folder {}", dir.display())))?;
+        fsutil::create_dirs(dir)?;
         let tmp = dir.join(format!(".{name}.tmp"));
         let path = dir.join(name);
         remove_with_sidecars(&tmp);
@@ -280,12 +274,7 @@ impl Database for Sqlite {
         let made = (|| {
             let src = open_read_only(backup)?;
             let copied = (|| {
-                let mut dst = Connection::open_with_flags(
-                    &tmp,
-                    OpenFlags::SQLITE_OPEN_READ_WRITE
-                        | OpenFlags::SQLITE_OPEN_CREATE
-                        | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
+                let mut dst = create_copy(&tmp)?;
                 copy(&src, &mut dst, &|_, _| {}, "db-restore-new-copy")?;
                 dst.close().map_err(|(_, e)| e)
             })();
@@ -332,6 +321,18 @@ impl Database for Sqlite {
         }
         Ok(())
     }
+}
+
+/// Opens (creating) the temporary file a copy is written to, never through
+/// a symlink: it may sit in a folder the service's user can write to.
+fn create_copy(path: &Path) -> rusqlite::Result<Connection> {
+    Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NOFOLLOW
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
 }
 
 /// Opens an existing file read-only; never creates it.
@@ -552,6 +553,17 @@ fn remove_with_sidecars(path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_copy_is_never_created_through_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        let tmp = dir.path().join(".db.tmp");
+        std::os::unix::fs::symlink(&victim, &tmp).unwrap();
+        assert!(create_copy(&tmp).is_err());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    }
     use std::cell::Cell;
     use std::process::Command;
 

@@ -14,10 +14,15 @@
 use crate::config::ValueSource;
 use crate::drivers::http;
 use crate::support::cmd;
-use crate::support::error::{Context, Error, Result};
+use crate::support::error::{Error, Result};
+use crate::support::fsutil;
 use crate::support::template::Vars;
 use std::path::Path;
 use std::time::Duration;
+
+/// The largest key file read: keys are small, and a FIFO or a device at
+/// the path must not hang or exhaust upshift.
+const MAX_KEY_FILE: u64 = 16 * 1024 * 1024;
 
 /// How long a key command may run.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -31,11 +36,7 @@ pub fn read(
     what: &str,
 ) -> Result<Vec<u8>> {
     let value = match source {
-        ValueSource::File(file) => {
-            let path = file.path();
-            std::fs::read(path)
-                .input_context(|| format!("{what}: cannot read {}", path.display()))?
-        }
+        ValueSource::File(file) => fsutil::read_small(file.path(), MAX_KEY_FILE, what)?,
         ValueSource::Command(argv) => {
             cmd::run_ok(&vars.render_all(argv), instance_dir, COMMAND_TIMEOUT, what)
                 .map_err(|e| {

@@ -7,6 +7,10 @@
 //! again from zero. Whether the bytes are right is decided afterwards, by the
 //! hash and the signature, not here.
 //!
+//! The `.part` file is never written through a symlink: anything but a
+//! regular file at its name is removed first, and it is opened with
+//! `O_NOFOLLOW`, so a link planted there cannot redirect the download.
+//!
 //! The request timeout of `release.timeout` applies to connecting and to
 //! each read, not to the whole transfer: a slow but moving download of a big
 //! release must not be cut off, a stalled one must.
@@ -16,6 +20,7 @@ use super::Release;
 use crate::support::error::{Context, Error, Result};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -29,7 +34,15 @@ pub(super) fn download(
     part: &Path,
     progress: &dyn Fn(u64, Option<u64>),
 ) -> Result<()> {
-    let have = std::fs::metadata(part).map_or(0, |m| m.len());
+    let have = match std::fs::symlink_metadata(part) {
+        Ok(m) if m.is_file() => m.len(),
+        Ok(_) => {
+            std::fs::remove_file(part)
+                .context(|| format!("cannot remove {}, which is not a file", part.display()))?;
+            0
+        }
+        Err(_) => 0,
+    };
     if have > 0 && release.size == Some(have) {
         return Ok(());
     }
@@ -122,6 +135,8 @@ fn copy(
         .append(start > 0)
         .write(true)
         .truncate(start == 0)
+        .mode(0o600)
+        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
         .open(part)
         .context(|| format!("cannot write {}", part.display()))?;
     let mut done = start;

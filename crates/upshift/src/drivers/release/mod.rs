@@ -9,11 +9,18 @@
 //! downloads an artifact into the cache as `<file>.part` (resumable, see
 //! `fetch.rs`), verifies it (see `verify.rs`: the SHA-256 always, the
 //! minisign signature unless `verify = "sha256"`) and only then renames it
-//! to `<file>`: a file without `.part` in the cache has been verified, and
-//! it is verified again whenever it is reused, since the cache is just a
-//! folder. A file that fails verification is deleted, so the next attempt
-//! starts clean.
+//! to `<file>`. What it hands on is never the cached file but a private copy
+//! verified after it was made (see `artifact.rs`), so swapping the cached
+//! file after verification changes nothing. The cache folder is created
+//! 0700 and refused if other users can write to it. A file that fails
+//! verification is deleted, so the next attempt starts clean.
+//!
+//! A plain-http index whose SHA-256 is all there is to check (`verify =
+//! "sha256"`, no pin) proves nothing: whoever can change the download can
+//! change the index. [`Source::trust_warning`] says so; `plan` shows it and
+//! a run refuses such a release unless `allow_insecure_source = true`.
 
+mod artifact;
 mod fetch;
 mod index;
 mod octopus;
@@ -22,8 +29,9 @@ mod verify;
 use crate::config::{ReleaseConfig, ReleaseFormat};
 use crate::drivers::http;
 use crate::support::error::{Context, Error, Result};
-use crate::support::fsutil;
+use crate::support::{fsutil, private_dir};
 use crate::Version;
+pub use artifact::Artifact;
 use index::Location;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -59,6 +67,7 @@ pub struct Source {
     key: Option<minisign_verify::PublicKey>,
     pins: BTreeMap<Version, String>,
     cache_dir: PathBuf,
+    allow_insecure: bool,
     client: http::Client,
     timeout: Duration,
 }
@@ -79,6 +88,7 @@ impl Source {
                 .transpose()?,
             pins: cfg.pins()?,
             cache_dir,
+            allow_insecure: cfg.allow_insecure_source,
             client: http::Client::new(cfg.timeout),
             timeout: cfg.timeout,
         })
@@ -133,21 +143,55 @@ impl Source {
     }
 
     /// Refuses a release that could not be verified once downloaded: one
-    /// without a SHA-256, or without a signature when signatures are checked.
+    /// without a SHA-256, or without a signature when signatures are
+    /// checked; and a download cache that other users can write to.
     pub fn check_verifiable(&self, release: &Release) -> Result<()> {
-        verify::verifiable(release, self.key.is_some())
+        verify::verifiable(release, self.key.is_some())?;
+        private_dir::check(&self.cache_dir, "the download cache")
     }
 
-    /// The verified artifact of `release` in the cache, downloading it if
-    /// needed. `progress(done, total)` is called as bytes arrive.
-    pub fn fetch(&self, release: &Release, progress: &dyn Fn(u64, Option<u64>)) -> Result<PathBuf> {
-        self.check_verifiable(release)?;
-        std::fs::create_dir_all(&self.cache_dir)
-            .context(|| format!("cannot create {}", self.cache_dir.display()))?;
+    /// Why `release` cannot be trusted even once verified: its SHA-256 is
+    /// the only proof and came from a plain-http index, unpinned. `None`
+    /// when it can, or when `allow_insecure_source` accepts the risk.
+    pub fn trust_warning(&self, release: &Release) -> Option<Error> {
+        let Location::Http(url) = &self.location else {
+            return None;
+        };
+        let plain = url
+            .get(..7)
+            .is_some_and(|s| s.eq_ignore_ascii_case("http://"));
+        if !plain
+            || self.key.is_some()
+            || self.pins.contains_key(&release.version)
+            || self.allow_insecure
+        {
+            return None;
+        }
+        Some(
+            Error::input(format!(
+                "release {}: its SHA-256 comes from {url} over plain http, and nothing else vouches for it (verify = \"sha256\", no pin): anyone on the way could change the release and its hash together",
+                release.version
+            ))
+            .hint(format!(
+                "serve the index over https, pin the hash under [release.sha256] (\"{}\" = \"<64 hex digits>\"), or accept the risk with allow_insecure_source = true in [release]",
+                release.version
+            )),
+        )
+    }
+
+    /// The verified artifact of `release`, downloading it into the cache
+    /// if needed. `progress(done, total)` is called as bytes arrive.
+    pub fn fetch(
+        &self,
+        release: &Release,
+        progress: &dyn Fn(u64, Option<u64>),
+    ) -> Result<Artifact> {
+        verify::verifiable(release, self.key.is_some())?;
+        private_dir::create(&self.cache_dir, "the download cache")?;
         let done = self.cache_dir.join(&release.file_name);
         if done.exists() {
-            match verify::check(&done, release, self.key.as_ref()) {
-                Ok(()) => return Ok(done),
+            match self.verified_copy(&done, release) {
+                Ok(artifact) => return Ok(artifact),
                 Err(e) => {
                     tracing::warn!(
                         "cached {} is not the release, downloading again: {e}",
@@ -159,14 +203,20 @@ impl Source {
         }
         let part = self.cache_dir.join(format!("{}.part", release.file_name));
         fetch::download(self.client.agent(), self.timeout, release, &part, progress)?;
-        if let Err(e) = verify::check(&part, release, self.key.as_ref()) {
-            remove(&part);
-            return Err(e);
-        }
+        let artifact = self
+            .verified_copy(&part, release)
+            .inspect_err(|_| remove(&part))?;
         std::fs::rename(&part, &done)
             .context(|| format!("cannot rename into {}", done.display()))?;
         fsutil::sync_dir(&self.cache_dir)?;
-        Ok(done)
+        Ok(artifact)
+    }
+
+    /// A private copy of `file`, verified as the release.
+    fn verified_copy(&self, file: &std::path::Path, release: &Release) -> Result<Artifact> {
+        let artifact = Artifact::copy(file, &self.cache_dir, &release.file_name)?;
+        verify::check(artifact.path(), release, self.key.as_ref())?;
+        Ok(artifact)
     }
 }
 
@@ -335,6 +385,7 @@ pub(crate) mod tests {
             public_key: Some(key.into()),
             sha256: Default::default(),
             cache_dir: None,
+            allow_insecure_source: false,
             timeout: Duration::from_secs(10),
         }
     }
@@ -383,10 +434,20 @@ pub(crate) mod tests {
         let src = source(dir.path().to_str().unwrap(), &p, &cache);
         let release = &src.list().unwrap()[0];
         let got = src.fetch(release, &no_progress).unwrap();
-        assert_eq!(got, cache.join("sample-2026.1.0.tar.gz"));
-        assert_eq!(std::fs::read(&got).unwrap(), p.data);
+        let cached = cache.join("sample-2026.1.0.tar.gz");
+        assert_eq!(std::fs::read(&cached).unwrap(), p.data);
+        // What is handed on is a private copy: the cached file changing
+        // after verification does not change it.
+        assert_ne!(got.path(), cached);
+        std::fs::write(&cached, b"swapped").unwrap();
+        assert_eq!(std::fs::read(got.path()).unwrap(), p.data);
+        let private = got.path().parent().unwrap().to_path_buf();
+        drop(got);
+        assert!(!private.exists(), "the private copy is removed");
+        std::fs::write(&cached, &p.data).unwrap();
         std::fs::remove_file(&artifact).unwrap();
-        assert_eq!(src.fetch(release, &no_progress).unwrap(), got);
+        let again = src.fetch(release, &no_progress).unwrap();
+        assert_eq!(std::fs::read(again.path()).unwrap(), p.data);
     }
 
     #[test]
@@ -444,7 +505,7 @@ pub(crate) mod tests {
                 seen.lock().unwrap().push((done, total))
             })
             .unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), p.data);
+        assert_eq!(std::fs::read(path.path()).unwrap(), p.data);
         assert!(!cache.path().join("sample-2026.2.0.tar.gz.part").exists());
         let seen = seen.into_inner().unwrap();
         let size = Some(p.data.len() as u64);
@@ -479,7 +540,7 @@ pub(crate) mod tests {
             s.body_bytes = 0;
         });
         let path = src.fetch(&release, &no_progress).unwrap();
-        assert_eq!(std::fs::read(path).unwrap(), p.data);
+        assert_eq!(std::fs::read(path.path()).unwrap(), p.data);
         let (range, sent) = server.with(|s| (s.requests.last().unwrap().1.clone(), s.body_bytes));
         assert_eq!(range, Some(format!("bytes={kept}-")));
         assert_eq!(sent, p.data.len() - kept, "resent bytes it already had");
@@ -499,7 +560,7 @@ pub(crate) mod tests {
         let src = source(&format!("{}/r/index.json", server.base), &p, cache.path());
         let release = src.list().unwrap().pop().unwrap();
         let path = src.fetch(&release, &no_progress).unwrap();
-        assert_eq!(std::fs::read(path).unwrap(), p.data);
+        assert_eq!(std::fs::read(path.path()).unwrap(), p.data);
     }
 
     #[test]
@@ -549,7 +610,7 @@ pub(crate) mod tests {
         src.fetch(&good, &no_progress).unwrap();
         std::fs::write(&final_path, b"tampered").unwrap();
         assert_eq!(
-            std::fs::read(src.fetch(&good, &no_progress).unwrap()).unwrap(),
+            std::fs::read(src.fetch(&good, &no_progress).unwrap().path()).unwrap(),
             p.data
         );
     }
@@ -592,7 +653,7 @@ pub(crate) mod tests {
         assert!(list[..2].iter().all(|r| r.sha256.is_none()));
 
         let path = src.fetch(pinned, &no_progress).unwrap();
-        assert_eq!(std::fs::read(path).unwrap(), msi);
+        assert_eq!(std::fs::read(path.path()).unwrap(), msi);
 
         let err = src.fetch(&list[1], &no_progress).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Input);

@@ -57,8 +57,10 @@ pub enum OnFailure {
 
 /// Executes `plan` as a new run. The caller holds the instance lock.
 ///
-/// Errors are returned only when the journal itself cannot be written; a
-/// failing step is reported in the [`Report`].
+/// Errors are returned only when the journal itself cannot be written, or
+/// before anything starts for a release that cannot be trusted (see
+/// [`crate::drivers::release::Source::trust_warning`]); a failing step is
+/// reported in the [`Report`].
 pub fn execute(
     inst: &Instance,
     state: &State,
@@ -66,6 +68,13 @@ pub fn execute(
     on_failure: OnFailure,
     reporter: &dyn Reporter,
 ) -> Result<Report> {
+    if let Some(refusal) = plan
+        .release
+        .as_ref()
+        .and_then(|r| inst.source.trust_warning(r))
+    {
+        return Err(refusal);
+    }
     let plan_json = serde_json::to_value(plan).unwrap_or_default();
     let run_id = state.create_run(plan.kind.as_str(), &plan.from, &plan.to, &plan_json)?;
     reporter.report(&Event::RunStarted {

@@ -43,7 +43,7 @@ pub use runs::{RunRecord, RunStatus, StepRecord, StepStatus};
 
 use crate::support::clock::now;
 use crate::support::error::{Error, Result};
-use crate::support::fsutil;
+use crate::support::{fsutil, private_dir};
 use rusqlite::{Connection, OpenFlags};
 use std::fs::{OpenOptions, Permissions};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -69,7 +69,7 @@ impl State {
     /// Opens the state database in `dir`, creating the folder (0700) and the
     /// database (0600) if needed, and migrates its schema forward.
     pub fn open(dir: &Path) -> Result<State> {
-        fsutil::create_private_dir(dir)?;
+        private_dir::create(dir, "the state folder")?;
         let db = dir.join(DB_FILE);
         OpenOptions::new()
             .read(true)

@@ -128,8 +128,7 @@ pub fn create(
         true => fresh_backups(prod, state, &version, cfg, reporter)?,
         false => latest_backups(prod, state, &version, cfg)?,
     };
-    std::fs::create_dir_all(&dir)
-        .context(|| format!("cannot create clone folder {}", dir.display()))?;
+    fsutil::create_dirs(&dir)?;
     let mut made = Made::default();
     let result = build(
         prod,

@@ -44,8 +44,7 @@ impl Postgres {
         total: u64,
         progress: &dyn Fn(u64, u64),
     ) -> Result<BackupFile> {
-        std::fs::create_dir_all(dir)
-            .context(|| format!("cannot create backup folder {}", dir.display()))?;
+        fsutil::create_dirs(dir)?;
         let tmp = dir.join(format!(".{name}.tmp"));
         let path = dir.join(name);
         let _ = std::fs::remove_dir_all(&tmp);

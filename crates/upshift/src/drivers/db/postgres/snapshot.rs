@@ -88,8 +88,7 @@ impl Postgres {
                 path.display()
             )));
         }
-        std::fs::create_dir_all(dir)
-            .context(|| format!("cannot create backup folder {}", dir.display()))?;
+        fsutil::create_dirs(dir)?;
         let live = &self.cfg.dbname;
         let mut admin = self.connect_admin()?;
         if !self.exists(&mut admin, live)? {

@@ -144,7 +144,7 @@ impl Postgres {
             command.env("PGPASSWORD", p.expose());
         }
         let lock = crate::support::lock::for_children();
-        let spawned = command.spawn();
+        let spawned = crate::support::cmd::spawn(&mut command);
         drop(lock);
         let mut child = spawned.context(|| format!("{at}: cannot start {}", tool.display()))?;
         let stdout = crate::support::cmd::drain(child.stdout.take());

@@ -3,15 +3,18 @@
 //! Archive installs download (resumable, cached), verify the SHA-256 and the
 //! signature, and unpack into `versions/<v>`; command installs run the
 //! install command (after the same download and verification when it names
-//! `{artifact}`). Every node stages at once; a remote node receives the
-//! verified archive over its ssh connection and checks its SHA-256 again
-//! before unpacking. Already staged everywhere: nothing to do.
+//! `{artifact}`). What is unpacked or handed on is the private copy that was
+//! verified, never the cached file (see `drivers/release/artifact.rs`); the
+//! copy is removed when staging ends. Every node stages at once; a remote
+//! node receives the verified archive over its ssh connection and checks its
+//! SHA-256 again before unpacking. Already staged everywhere: nothing to do.
 
 use crate::drivers::node::Node;
 use crate::engine::run::nodes::on_nodes;
 use crate::engine::run::{Ctx, Done};
 use crate::engine::step::StepKind;
 use crate::support::error::{Error, Result};
+use crate::support::failpoint;
 use serde_json::json;
 
 pub fn apply(ctx: &mut Ctx) -> Result<Done> {
@@ -40,20 +43,21 @@ pub fn apply(ctx: &mut Ctx) -> Result<Done> {
                 })?;
             let progress =
                 |done: u64, total: Option<u64>| ctx.progress(StepKind::Stage, done, total);
-            let path = inst.source.fetch(release, &progress)?;
+            let artifact = inst.source.fetch(release, &progress)?;
             // The SHA-256 a remote node checks the archive against once
             // received: the verified one, or this verified file's own.
             let sha256 = match &release.sha256 {
                 Some(sha) => sha.clone(),
-                None => crate::support::fsutil::sha256_file(&path)?,
+                None => crate::support::fsutil::sha256_file(artifact.path())?,
             };
-            Some((path, sha256))
+            failpoint::hit("stage-unpack")?;
+            Some((artifact, sha256))
         }
         false => None,
     };
     let artifact = artifact
         .as_ref()
-        .map(|(path, sha)| (path.as_path(), sha.as_str()));
+        .map(|(artifact, sha)| (artifact.path(), sha.as_str()));
     on_nodes(ctx, &missing, |node| node.stage(&to, artifact))?;
     let place = match inst.is_cluster() {
         true => format!("on {} node(s)", missing.len()),
