@@ -3,7 +3,7 @@
 use super::report::NodeTiming;
 use super::{OnFailure, Report};
 use crate::engine::instance::Instance;
-use crate::engine::plan::Plan;
+use crate::engine::plan::model::Plan;
 use crate::engine::state::State;
 use crate::engine::step::StepKind;
 use crate::support::events::{Event, Reporter};

@@ -2,7 +2,7 @@
 //! after it acts.
 
 use super::{finish, journaled, steps, undo, Ctx, OnFailure, Outcome, Slot, StepReport};
-use crate::engine::plan::RunKind;
+use crate::engine::plan::model::RunKind;
 use crate::engine::state::RunStatus;
 use crate::support::error::{ErrorKind, Result};
 

@@ -31,7 +31,7 @@ pub use ctx::{Ctx, Done};
 pub use report::{NodeTiming, Outcome, Report, StepReport};
 
 use crate::engine::instance::Instance;
-use crate::engine::plan::Plan;
+use crate::engine::plan::model::Plan;
 use crate::engine::state::{RunRecord, RunStatus, State, StepStatus};
 use crate::engine::step::StepKind;
 use crate::support::error::{Error, Result};

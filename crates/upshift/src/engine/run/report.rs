@@ -1,7 +1,7 @@
 //! The result of a run, as the CLI prints it and `--json` emits it.
 
 use super::Done;
-use crate::engine::plan::Plan;
+use crate::engine::plan::model::Plan;
 use crate::engine::step::StepKind;
 use crate::support::error::{Error, ErrorKind};
 use serde::Serialize;

@@ -1,7 +1,7 @@
 //! Maintenance mode on and off, and the drain in between.
 
 use crate::drivers::drain;
-use crate::engine::plan::RunKind;
+use crate::engine::plan::model::RunKind;
 use crate::engine::run::{Ctx, Done};
 use crate::support::error::{Error, Result};
 

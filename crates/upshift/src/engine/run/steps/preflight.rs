@@ -11,7 +11,7 @@
 use crate::config::CheckConfig;
 use crate::drivers::checks::{self, CheckContext};
 use crate::engine::backup;
-use crate::engine::plan::RunKind;
+use crate::engine::plan::model::RunKind;
 use crate::engine::run::nodes::on_nodes;
 use crate::engine::run::{Ctx, Done};
 use crate::support::error::{Error, Result};

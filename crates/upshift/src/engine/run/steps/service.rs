@@ -6,7 +6,7 @@
 
 use crate::config::MigrationConfig;
 use crate::drivers::node::Node;
-use crate::engine::plan::RunKind;
+use crate::engine::plan::model::RunKind;
 use crate::engine::run::nodes::on_nodes;
 use crate::engine::run::{Ctx, Done};
 use crate::support::error::Result;
