@@ -4,7 +4,8 @@
 
 use crate::drivers::keys::KeyBundle;
 use crate::engine::instance::Instance;
-use crate::engine::state::{BackupKind, BackupRecord, NewBackup, State};
+use crate::engine::outputs::{DbBackedUp, Output};
+use crate::engine::state::{BackupKind, BackupRecord, NewBackup, State, StepStatus};
 use crate::support::error::{Context, Error, Result};
 use crate::support::fsutil;
 use crate::support::version::Version;
@@ -199,20 +200,16 @@ fn restrict(path: &std::path::Path) -> Result<()> {
 /// The database backup an upgrade run took, verified again: `Ok(Ok(id))`
 /// when it can be restored, `Ok(Err(reason))` when it cannot.
 pub fn of_run(inst: &Instance, state: &State, run_id: &str) -> Result<Result<i64>> {
-    let id = state
+    let step = state
         .steps(run_id)?
         .into_iter()
-        .find(|s| s.name == crate::engine::step::StepKind::BackupDb.name())
-        .and_then(|s| {
-            s.output
-                .get("backup_id")
-                .and_then(serde_json::Value::as_i64)
-        });
-    let Some(id) = id else {
+        .find(|s| s.name == DbBackedUp::STEP.name() && s.status == StepStatus::Done);
+    let Some(step) = step else {
         return Ok(Err(Error::input(format!(
             "run {run_id} took no database backup"
         ))));
     };
+    let id = DbBackedUp::from_journal(&step.output)?.backup_id;
     let Some(record) = state.backup(id)? else {
         return Ok(Err(Error::input(format!(
             "backup #{id} of run {run_id} is not in the catalog"

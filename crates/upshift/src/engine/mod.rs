@@ -5,6 +5,7 @@
 pub mod backup;
 pub mod checks;
 pub mod instance;
+pub mod outputs;
 pub mod plan;
 pub mod run;
 pub mod state;

@@ -10,6 +10,7 @@ use crate::config::{MaintenanceConfig, MigrationConfig};
 use crate::drivers::licence;
 use crate::drivers::release::Release;
 use crate::engine::instance::Instance;
+use crate::engine::run;
 use crate::engine::state::{RehearsalFigures, RunStatus, State};
 use crate::engine::step::StepKind;
 use crate::support::error::{Error, Result};
@@ -297,11 +298,12 @@ fn steps(inst: &Instance, state: &State, kind: RunKind) -> Result<Vec<PlannedSte
             StepKind::Join => inst.nodes.len() > 1,
             _ => true,
         })
-        .map(|step| PlannedStep {
+        .map(|step| (step, run::steps::of(step)))
+        .map(|(step, def)| PlannedStep {
             step,
-            in_window: step.in_window(),
-            reversible: step.reversible(),
-            description: step.describe().to_string(),
+            in_window: def.in_window,
+            reversible: def.reversible(),
+            description: def.describe.to_string(),
             estimate_ms: estimates.get(step.name()).copied(),
             rehearsed_ms: None,
         })

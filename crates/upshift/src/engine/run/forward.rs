@@ -11,28 +11,29 @@ pub fn drive(ctx: &mut Ctx, from: usize) -> Result<super::Report> {
     let plan = ctx.plan;
     for planned in &plan.steps[from..] {
         let step = planned.step;
+        let def = steps::of(step);
         if !ctx.started.contains(&step) {
             ctx.started.push(step);
         }
-        if step.in_window() {
+        if def.in_window {
             ctx.open_window();
         }
         let slot = Slot {
             seq: ctx.seq_of(step),
             name: step.name(),
-            reversible: step.reversible(),
+            reversible: def.reversible(),
             index: plan.steps.iter().position(|s| s.step == step).unwrap_or(0) + 1,
             total: plan.steps.len(),
-            in_window: step.in_window(),
+            in_window: def.in_window,
         };
         let (ms, result) = journaled(ctx, slot, |ctx| steps::apply(step, ctx))?;
         match result {
             Ok(done) => {
-                let mut report = StepReport::new(step, ms, &done);
+                let mut report = StepReport::new(step, def.in_window, ms, &done);
                 report.nodes = std::mem::take(&mut ctx.node_timings);
                 ctx.report.steps.push(report);
                 ctx.outputs.insert(step, done.output);
-                if step.in_window()
+                if def.in_window
                     && plan
                         .steps
                         .iter()
@@ -45,7 +46,8 @@ pub fn drive(ctx: &mut Ctx, from: usize) -> Result<super::Report> {
             }
             Err(error) => {
                 let nodes = std::mem::take(&mut ctx.node_timings);
-                ctx.report.push_failed(step, ms, &error, nodes);
+                ctx.report
+                    .push_failed(step, def.in_window, ms, &error, nodes);
                 if !ctx.window_was_opened() {
                     let outcome = Outcome::failed_untouched(&error);
                     return finish(ctx, RunStatus::Failed, outcome, Some(&error));

@@ -24,7 +24,7 @@ mod ctx;
 mod forward;
 mod nodes;
 mod report;
-mod steps;
+pub mod steps;
 mod undo;
 
 pub use ctx::{Ctx, Done};

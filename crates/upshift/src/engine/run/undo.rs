@@ -17,7 +17,7 @@ pub fn all(ctx: &mut Ctx, cause: Option<Error>) -> Result<super::Report> {
         .copied()
         .filter(|s| !ctx.undone.contains(s) && steps::has_undo(*s, ctx))
         .collect();
-    if pending.iter().any(|s| s.in_window()) {
+    if pending.iter().any(|s| steps::of(*s).in_window) {
         ctx.open_window();
     }
     let total = pending.len();
@@ -44,7 +44,7 @@ pub fn all(ctx: &mut Ctx, cause: Option<Error>) -> Result<super::Report> {
         let (ms, result) = journaled(ctx, slot, |ctx| steps::undo(step, ctx))?;
         match result {
             Ok(done) => {
-                let mut report = StepReport::undo(step, ms, &done);
+                let mut report = StepReport::undo(step, steps::of(step).in_window, ms, &done);
                 report.nodes = std::mem::take(&mut ctx.node_timings);
                 ctx.report.steps.push(report);
                 ctx.undone.push(step);
