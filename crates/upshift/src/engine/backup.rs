@@ -26,7 +26,7 @@ fn needed_for(size: u64) -> u64 {
 
 /// Refuses when the backup folder's file system cannot hold a database backup.
 pub fn check_space(inst: &Instance) -> Result<()> {
-    if inst.loaded.file.database.in_server_backups() {
+    if inst.db.as_in_server().is_some() {
         return Ok(());
     }
     let dir = inst.backups_dir();
@@ -144,9 +144,12 @@ pub fn export(
     let record = state
         .backup(id)?
         .ok_or_else(|| Error::failed(format!("backup #{id} is not in the catalog")))?;
+    let Some(in_server) = inst.db.as_in_server() else {
+        return Ok(None);
+    };
     let dir = private_dir(&inst.backups_dir())?;
     let name = format!("db-{version}-{}.bak", stamp());
-    match inst.db.finalize(&record.path, &dir, &name)? {
+    match in_server.export(&record.path, &dir, &name)? {
         Some(file) => catalogue_db(
             state,
             &file,

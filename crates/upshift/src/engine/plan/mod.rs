@@ -284,7 +284,7 @@ fn steps(inst: &Instance, state: &State, kind: RunKind) -> Result<Vec<PlannedSte
         .filter(|step| match step {
             StepKind::BackupKeys => upgrade && cfg.keys.is_some(),
             StepKind::RestoreDb => !upgrade,
-            StepKind::ExportBackup => cfg.database.in_server_backups(),
+            StepKind::ExportBackup => inst.db.as_in_server().is_some(),
             StepKind::MaintenanceOn | StepKind::MaintenanceOff => {
                 !matches!(cfg.maintenance, MaintenanceConfig::None)
             }
