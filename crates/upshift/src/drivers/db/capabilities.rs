@@ -23,7 +23,7 @@ pub trait Cloneable {
     /// a new PostgreSQL database. Refuses a name the engine cannot hold.
     fn clone_name(&self, instance_dir: &Path, dir: &Path, name: &str) -> Result<String>;
     /// Points the clone's `[database]` table at its database `db`, where
-    /// the [clone] replacements do not (a database name, not a path).
+    /// the `[clone]` replacements do not (a database name, not a path).
     fn point_at(&self, database: &mut toml::Table, db: &str) {
         let _ = (database, db);
     }

@@ -6,7 +6,8 @@
 //!   directory-format dump with parallel jobs; `snapshot` copies the live
 //!   database inside the cluster (`CREATE DATABASE .. TEMPLATE`), which is a
 //!   file copy on the server, and a rollback is two renames. The portable dump
-//!   of a snapshot is made later by [`Database::finalize`].
+//!   of a snapshot is made later by [`InServerBackups::export`], which the
+//!   driver offers only with the `snapshot` strategy.
 //! - What a backup is decides how it is verified and restored, not the
 //!   configured strategy: a folder is a dump, a file is a snapshot marker.
 //!   So a dump made from a snapshot, or a backup taken before the strategy
