@@ -213,14 +213,15 @@ fn snapshot_restores_by_rename_and_finalizes_to_a_restorable_dump() {
 
     let second = live.backup(dir.path(), "db2.snap", &|_, _| {}).unwrap();
     change(&pg, name);
-    let dump = live
-        .finalize(&second.path, dir.path(), "db2.dump")
+    let in_server = live.as_in_server().expect("snapshots live in the server");
+    let dump = in_server
+        .export(&second.path, dir.path(), "db2.dump")
         .unwrap()
         .expect("a snapshot is finalized into a dump");
     assert!(dump.path.is_dir());
     live.verify(&dump.path).unwrap();
-    assert!(live
-        .finalize(&dump.path, dir.path(), "x")
+    assert!(in_server
+        .export(&dump.path, dir.path(), "x")
         .unwrap()
         .is_none());
     live.restore(&dump.path).unwrap();

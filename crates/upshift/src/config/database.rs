@@ -17,14 +17,6 @@ pub enum DatabaseConfig {
     Command(CommandDbConfig),
 }
 
-impl DatabaseConfig {
-    /// Whether backups live inside the database server (a PostgreSQL
-    /// snapshot): they take no local disk, and are exported after the window.
-    pub fn in_server_backups(&self) -> bool {
-        matches!(self, DatabaseConfig::Postgres(pg) if pg.strategy == PgStrategy::Snapshot)
-    }
-}
-
 /// `[database] kind = "postgres"`: see `docs/postgres.md`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -312,6 +312,9 @@ mod tests {
         fn describe(&self) -> String {
             "sqlite in memory".into()
         }
+        fn name(&self) -> String {
+            ":memory:".into()
+        }
         fn size(&self) -> Result<u64> {
             unreachable!("checks only query")
         }

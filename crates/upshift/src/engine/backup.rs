@@ -4,7 +4,8 @@
 
 use crate::drivers::keys::KeyBundle;
 use crate::engine::instance::Instance;
-use crate::engine::state::{BackupKind, BackupRecord, NewBackup, State};
+use crate::engine::outputs::{DbBackedUp, Output};
+use crate::engine::state::{BackupKind, BackupRecord, NewBackup, State, StepStatus};
 use crate::support::error::{Context, Error, Result};
 use crate::support::fsutil;
 use crate::support::version::Version;
@@ -25,7 +26,7 @@ fn needed_for(size: u64) -> u64 {
 
 /// Refuses when the backup folder's file system cannot hold a database backup.
 pub fn check_space(inst: &Instance) -> Result<()> {
-    if inst.loaded.file.database.in_server_backups() {
+    if inst.db.as_in_server().is_some() {
         return Ok(());
     }
     let dir = inst.backups_dir();
@@ -173,9 +174,12 @@ pub fn export(
     let record = state
         .backup(id)?
         .ok_or_else(|| Error::failed(format!("backup #{id} is not in the catalog")))?;
+    let Some(in_server) = inst.db.as_in_server() else {
+        return Ok(None);
+    };
     let dir = private_dir(&inst.backups_dir())?;
     let name = format!("db-{version}-{}.bak", stamp());
-    match inst.db.finalize(&record.path, &dir, &name)? {
+    match in_server.export(&record.path, &dir, &name)? {
         Some(file) => catalogue_db(
             state,
             &file,
@@ -228,20 +232,16 @@ fn restrict(path: &std::path::Path) -> Result<()> {
 /// The database backup an upgrade run took, verified again: `Ok(Ok(id))`
 /// when it can be restored, `Ok(Err(reason))` when it cannot.
 pub fn of_run(inst: &Instance, state: &State, run_id: &str) -> Result<Result<i64>> {
-    let id = state
+    let step = state
         .steps(run_id)?
         .into_iter()
-        .find(|s| s.name == crate::engine::step::StepKind::BackupDb.name())
-        .and_then(|s| {
-            s.output
-                .get("backup_id")
-                .and_then(serde_json::Value::as_i64)
-        });
-    let Some(id) = id else {
+        .find(|s| s.name == DbBackedUp::STEP.name() && s.status == StepStatus::Done);
+    let Some(step) = step else {
         return Ok(Err(Error::input(format!(
             "run {run_id} took no database backup"
         ))));
     };
+    let id = DbBackedUp::from_journal(&step.output)?.backup_id;
     let Some(record) = state.backup(id)? else {
         return Ok(Err(Error::input(format!(
             "backup #{id} of run {run_id} is not in the catalog"

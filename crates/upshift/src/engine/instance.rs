@@ -4,7 +4,7 @@
 //! driver for each section; it touches nothing on the server. Every command
 //! starts here.
 
-use crate::config::{self, DatabaseConfig, Host, Loaded, NodeConfig};
+use crate::config::{self, Host, Loaded, NodeConfig};
 use crate::drivers::db::{self, Database};
 use crate::drivers::http::Client;
 use crate::drivers::install::Install;
@@ -222,11 +222,7 @@ impl Instance {
         let mut vars = Vars::default();
         vars.set("instance_dir", self.loaded.dir.display().to_string())
             .set("state_dir", self.state_dir.display().to_string());
-        match &self.loaded.file.database {
-            DatabaseConfig::Sqlite { path } => vars.set("db", path.path().display().to_string()),
-            DatabaseConfig::Postgres(pg) => vars.set("db", pg.dbname.clone()),
-            DatabaseConfig::Command(c) => vars.set("db", c.name.clone()),
-        };
+        vars.set("db", self.db.name());
         vars
     }
 }

@@ -1,9 +1,12 @@
-//! The steps of an upgrade, and what each one promises.
+//! The steps of an upgrade by name: the identity the plan, the journal and
+//! the output use, in the order the standard run takes them.
 //!
-//! A step is a name with three properties the plan shows and the engine
-//! relies on: whether it runs inside the maintenance window, whether it can
-//! be undone, and a one-line description. What a step does lives in
-//! `run/steps/`, one file per step.
+//! Design decisions:
+//! - Only the identity lives here. Everything else about a step (whether it
+//!   runs in the maintenance window, its description, what it does and how
+//!   it is undone) is defined once, in its file under `run/steps/`, which
+//!   `run::steps::of` finds by this name: the step files run on the run's
+//!   context, which names steps, so the identity must sit below them.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -70,53 +73,6 @@ impl StepKind {
             StepKind::MaintenanceOff => "maintenance-off",
             StepKind::ExportBackup => "export-backup",
             StepKind::Record => "record",
-        }
-    }
-
-    /// Whether the step runs while the server is in maintenance.
-    pub fn in_window(self) -> bool {
-        matches!(
-            self,
-            StepKind::MaintenanceOn
-                | StepKind::Drain
-                | StepKind::Stop
-                | StepKind::BackupDb
-                | StepKind::Switch
-                | StepKind::Migrate
-                | StepKind::RestoreDb
-                | StepKind::Start
-                | StepKind::Join
-                | StepKind::Checks
-                | StepKind::MaintenanceOff
-        )
-    }
-
-    /// Whether the step can be undone. Every step of the standard run can:
-    /// what makes a run irreversible is a database backup that can no
-    /// longer be restored, which `rollback` checks and refuses on.
-    pub fn reversible(self) -> bool {
-        true
-    }
-
-    /// What the step does, in a line.
-    pub fn describe(self) -> &'static str {
-        match self {
-            StepKind::Preflight => "check disk space, database, service and current health",
-            StepKind::BackupKeys => "back up the keys into an encrypted bundle (when they changed)",
-            StepKind::Stage => "download, verify and unpack the new release beside the old one",
-            StepKind::MaintenanceOn => "turn maintenance mode on",
-            StepKind::Drain => "wait for running work to finish",
-            StepKind::Stop => "stop the service (every node) and prove it is gone",
-            StepKind::BackupDb => "back up the database and verify the backup",
-            StepKind::Switch => "point `current` at the new version (on a cluster: the first node)",
-            StepKind::Migrate => "upgrade the database schema, once, with every node stopped",
-            StepKind::RestoreDb => "restore the database from the upgrade's backup",
-            StepKind::Start => "start the new version (on a cluster: the first node, and check it)",
-            StepKind::Join => "switch and start the other nodes, in parallel",
-            StepKind::Checks => "prove the new version works",
-            StepKind::MaintenanceOff => "turn maintenance mode off",
-            StepKind::ExportBackup => "export the in-server snapshot as a portable, verified dump",
-            StepKind::Record => "record the upgrade in the history",
         }
     }
 }

@@ -9,6 +9,8 @@
 //! - Production is only read: its lock is held for the whole rehearsal so no
 //!   upgrade runs meanwhile, and the clone's folder, database and service
 //!   are the clone's alone (see [`crate::operations::clone`]).
+//! - A database no clone can be made of is refused before the plan is made
+//!   (exit 2): the driver says so ([`crate::drivers::db::Cloneable`]).
 //! - The prediction scales the steps whose time depends on the data
 //!   (`backup-db`, `migrate`, `restore-db`, `export-backup`) by production's
 //!   database size over the clone's (about 1 right after a clone); every other
@@ -19,6 +21,7 @@
 //!   into `<state_dir>/rehearsals/<id>.{md,json}`; the figures of the latest
 //!   one are kept in the state database for `plan` to show.
 
+use crate::drivers::db::cloneable;
 use crate::engine::instance::Instance;
 use crate::engine::plan::{self, Request};
 use crate::engine::run::{self, OnFailure, Outcome, Report};
@@ -111,6 +114,7 @@ pub fn rehearse(
     reporter: &dyn Reporter,
 ) -> Result<Rehearsal> {
     let _lock = prod.lock("rehearse")?;
+    cloneable(prod.db.as_ref())?;
     let state = prod.state()?;
     let plan = plan::make(prod, &state, &request.plan, reporter)?;
     if plan.is_noop() {

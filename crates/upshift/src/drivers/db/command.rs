@@ -188,6 +188,10 @@ impl Database for CommandDb {
         format!("command database {}", self.cfg.name)
     }
 
+    fn name(&self) -> String {
+        self.cfg.name.clone()
+    }
+
     /// Unknown: 0, so the disk-space check asks only for its headroom.
     fn size(&self) -> Result<u64> {
         Ok(0)

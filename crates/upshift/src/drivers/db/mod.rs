@@ -1,19 +1,22 @@
 //! Database drivers: back up, verify, restore and query the instance's data.
 //!
-//! One trait, one file per engine. Every backup a driver writes is verified
+//! One trait, one file per engine, and capability traits for what only some
+//! engines can do (`capabilities.rs`). Every backup a driver writes is verified
 //! before it is reported (the engine's own integrity check, then a SHA-256 of
 //! the file) and the run enters it in the backup catalog.
 //!
 //! A backup is usually one file; it may also be a folder (a PostgreSQL
 //! directory dump, whose catalog SHA-256 is that of the manifest inside it,
 //! see [`Database::backup_sha256`]) or a small marker file naming a snapshot
-//! kept inside the database server (see [`Database::finalize`] and
+//! kept inside the database server (see [`InServerBackups`] and
 //! [`Database::discard`]). A command database's backup is a file with a
 //! sidecar beside it (see `command.rs`).
 
 use crate::config::DatabaseConfig;
 use crate::support::error::{Context, Result};
 use std::path::{Path, PathBuf};
+
+pub use capabilities::{cloneable, Cloneable, InServerBackups};
 
 /// A finished, verified backup file.
 #[derive(Debug, Clone)]
@@ -27,6 +30,9 @@ pub struct BackupFile {
 pub trait Database: std::fmt::Debug + Send + Sync {
     /// For messages: engine and location (never credentials).
     fn describe(&self) -> String;
+    /// What `{db}` stands for in templates: the SQLite file, the
+    /// PostgreSQL database, the command database's name.
+    fn name(&self) -> String;
     /// Bytes the data takes, to check disk space before a backup.
     fn size(&self) -> Result<u64>;
     /// Proves the database is reachable and readable.
@@ -73,13 +79,6 @@ pub trait Database: std::fmt::Debug + Send + Sync {
     fn strategy_note(&self) -> Option<String> {
         None
     }
-    /// Turns a backup that lives inside the database server (a snapshot)
-    /// into a portable, verified backup named `name` in `dir`, to be run
-    /// after the maintenance window; `None` when `backup` is portable already.
-    fn finalize(&self, backup: &Path, dir: &Path, name: &str) -> Result<Option<BackupFile>> {
-        let _ = (backup, dir, name);
-        Ok(None)
-    }
     /// Deletes a backup (retention): the file or folder, and whatever it
     /// keeps inside the database server.
     fn discard(&self, backup: &Path) -> Result<()> {
@@ -90,18 +89,6 @@ pub trait Database: std::fmt::Debug + Send + Sync {
     fn backup_sha256(&self, backup: &Path) -> Result<String> {
         crate::support::fsutil::sha256_file(backup)
     }
-    /// Makes a new database `target` (a clone's: a new file, a new database
-    /// in the same cluster) holding a verified backup of this one; this
-    /// database is not touched, and `target` must not exist yet.
-    fn restore_as_new(&self, backup: &Path, target: &DatabaseConfig) -> Result<()> {
-        let _ = (backup, target);
-        Err(not_supported(self, "restore a backup as a new database"))
-    }
-    /// Runs SQL statements that return no rows (a clone's isolation).
-    fn execute(&self, sql: &str) -> Result<()> {
-        let _ = sql;
-        Err(not_supported(self, "run statements"))
-    }
     /// Takes the database's lock for `what`, held until the returned value
     /// is dropped: every upshift working on this database, from any machine
     /// and whatever its state folder, takes it, so two operators cannot run
@@ -111,16 +98,14 @@ pub trait Database: std::fmt::Debug + Send + Sync {
         let _ = what;
         Ok(None)
     }
-    /// Deletes this whole database (a clone's teardown); gone already is fine.
-    fn destroy(&self) -> Result<()> {
-        Err(not_supported(self, "delete the database"))
+    /// This driver as one a clone can be made of, if it is.
+    fn as_cloneable(&self) -> Option<&dyn Cloneable> {
+        None
     }
-}
-
-/// The error of a driver that cannot do `what`.
-fn not_supported(db: &(impl Database + ?Sized), what: &str) -> crate::Error {
-    crate::Error::input(format!("{}: this driver cannot {what}", db.describe()))
-        .hint("clones and rehearsals need a SQLite or PostgreSQL database")
+    /// This driver as one whose backups live inside the server, if they do.
+    fn as_in_server(&self) -> Option<&dyn InServerBackups> {
+        None
+    }
 }
 
 /// Opens the driver the instance file names; `dir` is the instance file's
@@ -145,6 +130,7 @@ fn remove_backup(backup: &Path) -> Result<()> {
     }
 }
 
+mod capabilities;
 mod command;
 mod postgres;
 mod sqlite;

@@ -20,7 +20,7 @@
 //!   it compares data, not files (two files with the same data but different
 //!   page layouts have the same checksum).
 
-use super::{BackupFile, Database};
+use super::{BackupFile, Cloneable, Database};
 use crate::config::DatabaseConfig;
 use crate::support::error::{Context, Error, Result};
 use crate::support::fsutil;
@@ -105,6 +105,10 @@ impl Database for Sqlite {
 
     fn describe(&self) -> String {
         format!("SQLite database {}", self.path.display())
+    }
+
+    fn name(&self) -> String {
+        self.path.display().to_string()
     }
 
     fn size(&self) -> Result<u64> {
@@ -243,6 +247,31 @@ impl Database for Sqlite {
             Some(row) => Ok(to_json(row.get_ref(0).context(at)?)),
             None => Ok(serde_json::Value::Null),
         }
+    }
+
+    fn as_cloneable(&self) -> Option<&dyn Cloneable> {
+        Some(self)
+    }
+}
+
+/// A clone's database is a new file at the same place in the clone's folder.
+impl Cloneable for Sqlite {
+    fn clone_name(&self, instance_dir: &Path, dir: &Path, _name: &str) -> Result<String> {
+        Ok(match self.path.strip_prefix(instance_dir) {
+            Ok(rel) => dir.join(rel).display().to_string(),
+            Err(_) => self.path.display().to_string(),
+        })
+    }
+
+    fn same_database(&self, other: &DatabaseConfig) -> Option<&'static str> {
+        match other {
+            DatabaseConfig::Sqlite { path } if path.path() == self.path => Some("database.path"),
+            _ => None,
+        }
+    }
+
+    fn files(&self) -> Vec<(&'static str, &Path)> {
+        vec![("database.path", &self.path)]
     }
 
     /// Copies the verified backup into a hidden file beside the target with

@@ -3,9 +3,11 @@
 use super::report::NodeTiming;
 use super::{OnFailure, Report};
 use crate::engine::instance::Instance;
-use crate::engine::plan::Plan;
+use crate::engine::outputs::Output;
+use crate::engine::plan::model::Plan;
 use crate::engine::state::State;
 use crate::engine::step::StepKind;
+use crate::support::error::{Error, Result};
 use crate::support::events::{Event, Reporter};
 use crate::support::template::Vars;
 use crate::support::version::Version;
@@ -22,7 +24,8 @@ pub struct Ctx<'a> {
     pub to: Version,
     pub vars: Vars,
     pub reporter: &'a dyn Reporter,
-    /// Outputs of the steps finished so far (from the journal on resume).
+    /// Outputs of the steps finished so far (from the journal on resume),
+    /// as journaled: read them typed with [`Ctx::output`].
     pub outputs: BTreeMap<StepKind, serde_json::Value>,
     /// Steps that started, in order (from the journal on resume).
     pub started: Vec<StepKind>,
@@ -55,7 +58,8 @@ pub struct Done {
     pub skipped: bool,
     /// A line for the operator.
     pub detail: String,
-    /// What later steps (and a resume or rollback) need to know.
+    /// What later steps (and a resume or rollback) need to know, as
+    /// journaled: an [`Output`], or null.
     pub output: serde_json::Value,
 }
 
@@ -78,8 +82,8 @@ impl Done {
     }
 
     /// Adds the output kept in the journal.
-    pub fn with_output(mut self, output: serde_json::Value) -> Done {
-        self.output = output;
+    pub fn with_output(mut self, output: impl Output) -> Done {
+        self.output = output.to_journal();
         self
     }
 }
@@ -150,19 +154,27 @@ impl<'a> Ctx<'a> {
     /// Whether `step` is the plan's last step inside the window: the
     /// window closes when it ends.
     pub(super) fn closes_window(&self, step: StepKind) -> bool {
-        step.in_window()
-            && self
-                .plan
-                .steps
-                .iter()
-                .skip_while(|s| s.step != step)
-                .skip(1)
-                .all(|s| !s.in_window)
+        let mut from = self.plan.steps.iter().skip_while(|s| s.step != step);
+        from.next().is_some_and(|s| s.in_window) && from.all(|s| !s.in_window)
     }
 
     /// Whether any step inside the window has started: the server was touched.
     pub fn window_was_opened(&self) -> bool {
-        self.started.iter().any(|s| s.in_window())
+        self.plan
+            .steps
+            .iter()
+            .any(|s| s.in_window && self.started.contains(&s.step))
+    }
+
+    /// The output of an earlier step of this run, as it journaled it.
+    pub fn output<T: Output>(&self) -> Result<T> {
+        match self.outputs.get(&T::STEP) {
+            Some(journaled) => T::from_journal(journaled),
+            None => Err(Error::failed(format!(
+                "the journal holds no output of `{}` for this run",
+                T::STEP
+            ))),
+        }
     }
 
     /// Notes that the last step inside the window has ended.

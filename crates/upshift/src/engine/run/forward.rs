@@ -2,7 +2,7 @@
 //! after it acts.
 
 use super::{finish, journaled, steps, undo, Ctx, OnFailure, Outcome, Slot, StepReport};
-use crate::engine::plan::RunKind;
+use crate::engine::plan::model::RunKind;
 use crate::engine::state::RunStatus;
 use crate::support::error::{Error, ErrorKind, Result};
 use crate::support::interrupt;
@@ -18,23 +18,24 @@ pub fn drive(ctx: &mut Ctx, from: usize) -> Result<super::Report> {
             return failed(ctx, error);
         }
         let step = planned.step;
+        let def = steps::of(step);
         if !ctx.started.contains(&step) {
             ctx.started.push(step);
         }
-        if step.in_window() {
+        if def.in_window {
             ctx.open_window();
         }
         let slot = Slot {
             seq: ctx.seq_of(step),
             name: step.name(),
-            reversible: step.reversible(),
+            reversible: def.reversible(),
             total: plan.steps.len(),
-            in_window: step.in_window(),
+            in_window: def.in_window,
         };
         let (ms, result) = journaled(ctx, slot, |ctx| steps::apply(step, ctx))?;
         match result {
             Ok(done) => {
-                let mut report = StepReport::new(step, ms, &done);
+                let mut report = StepReport::new(step, def.in_window, ms, &done);
                 report.nodes = std::mem::take(&mut ctx.node_timings);
                 ctx.report.steps.push(report);
                 ctx.outputs.insert(step, done.output);
@@ -44,7 +45,8 @@ pub fn drive(ctx: &mut Ctx, from: usize) -> Result<super::Report> {
             }
             Err(error) => {
                 let nodes = std::mem::take(&mut ctx.node_timings);
-                ctx.report.push_failed(step, ms, &error, nodes);
+                ctx.report
+                    .push_failed(step, def.in_window, ms, &error, nodes);
                 return failed(ctx, error);
             }
         }

@@ -30,14 +30,14 @@ mod forward;
 mod newer_data;
 mod nodes;
 mod report;
-mod steps;
+pub mod steps;
 mod undo;
 
 pub use ctx::{Ctx, Done};
 pub use report::{NodeTiming, Outcome, Report, StepReport};
 
 use crate::engine::instance::Instance;
-use crate::engine::plan::Plan;
+use crate::engine::plan::model::Plan;
 use crate::engine::state::{RunRecord, RunStatus, State, StepStatus};
 use crate::engine::step::StepKind;
 use crate::support::clock;
@@ -205,7 +205,7 @@ fn replay(ctx: &mut Ctx) -> Result<bool> {
         if !ctx.started.contains(&kind) {
             ctx.started.push(kind);
         }
-        if kind.in_window() {
+        if steps::of(kind).in_window {
             let closed = step.finished_at.as_deref();
             journaled_window(
                 ctx,

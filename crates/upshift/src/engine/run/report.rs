@@ -1,7 +1,7 @@
 //! The result of a run, as the CLI prints it and `--json` emits it.
 
 use super::Done;
-use crate::engine::plan::Plan;
+use crate::engine::plan::model::Plan;
 use crate::engine::step::StepKind;
 use crate::support::error::{Error, ErrorKind};
 use serde::{Deserialize, Serialize};
@@ -81,11 +81,11 @@ pub struct NodeTiming {
 }
 
 impl StepReport {
-    pub(crate) fn new(step: StepKind, ms: u64, done: &Done) -> Self {
+    pub(crate) fn new(step: StepKind, in_window: bool, ms: u64, done: &Done) -> Self {
         StepReport {
             step: step.name().to_string(),
             ms,
-            in_window: step.in_window(),
+            in_window,
             skipped: done.skipped,
             failed: false,
             detail: done.detail.clone(),
@@ -93,10 +93,10 @@ impl StepReport {
         }
     }
 
-    pub(crate) fn undo(step: StepKind, ms: u64, done: &Done) -> Self {
+    pub(crate) fn undo(step: StepKind, in_window: bool, ms: u64, done: &Done) -> Self {
         StepReport {
             step: step.undo_name(),
-            ..StepReport::new(step, ms, done)
+            ..StepReport::new(step, in_window, ms, done)
         }
     }
 }
@@ -155,6 +155,7 @@ impl Report {
     pub(crate) fn push_failed(
         &mut self,
         step: StepKind,
+        in_window: bool,
         ms: u64,
         error: &Error,
         nodes: Vec<NodeTiming>,
@@ -162,7 +163,7 @@ impl Report {
         self.steps.push(StepReport {
             step: step.name().to_string(),
             ms,
-            in_window: step.in_window(),
+            in_window,
             skipped: false,
             failed: true,
             detail: error.to_string(),

@@ -18,9 +18,9 @@ pub fn all(ctx: &mut Ctx, cause: Option<Error>) -> Result<super::Report> {
         .iter()
         .rev()
         .copied()
-        .filter(|s| !ctx.undone.contains(s) && steps::has_undo(*s))
+        .filter(|s| !ctx.undone.contains(s) && steps::has_undo(*s, ctx))
         .collect();
-    if pending.iter().any(|s| s.in_window()) {
+    if pending.iter().any(|s| steps::of(*s).in_window) {
         ctx.open_window();
     }
     // Numbered as the journal numbers them (as `status` shows them).
@@ -47,7 +47,7 @@ pub fn all(ctx: &mut Ctx, cause: Option<Error>) -> Result<super::Report> {
         let (ms, result) = journaled(ctx, slot, |ctx| steps::undo(step, ctx))?;
         match result {
             Ok(done) => {
-                let mut report = StepReport::undo(step, ms, &done);
+                let mut report = StepReport::undo(step, steps::of(step).in_window, ms, &done);
                 report.nodes = std::mem::take(&mut ctx.node_timings);
                 ctx.report.steps.push(report);
                 ctx.undone.push(step);

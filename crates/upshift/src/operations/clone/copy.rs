@@ -2,7 +2,8 @@
 //! a new PostgreSQL database restored from the backup), the installed
 //! version, the `[clone]` files, and the keys from the verified bundle.
 
-use crate::config::{CloneConfig, DatabaseConfig};
+use crate::config::CloneConfig;
+use crate::drivers::db::cloneable;
 use crate::drivers::keys::KeyBundle;
 use crate::engine::instance::Instance;
 use crate::engine::state::BackupRecord;
@@ -13,35 +14,10 @@ use std::path::Path;
 
 use super::file::apply;
 
-/// PostgreSQL's longest identifier, in bytes.
-const PG_NAME_MAX: usize = 63;
-
 /// What `{db}` stands for: the clone's SQLite file, or its PostgreSQL name;
 /// refused for a database upshift cannot make a copy of (a command database).
 pub(super) fn clone_db(prod: &Instance, dir: &Path, name: &str) -> Result<String> {
-    Ok(match &prod.loaded.file.database {
-        DatabaseConfig::Sqlite { path } => match path.path().strip_prefix(&prod.loaded.dir) {
-            Ok(rel) => dir.join(rel).display().to_string(),
-            Err(_) => path.path().display().to_string(),
-        },
-        DatabaseConfig::Postgres(pg) => {
-            let db = format!("{}_{}", pg.dbname, name.replace('-', "_"));
-            if db.len() > PG_NAME_MAX {
-                return Err(Error::input(format!(
-                    "the clone's database name {db} is longer than PostgreSQL's {PG_NAME_MAX} bytes"
-                ))
-                .hint("pick a shorter --name"));
-            }
-            db
-        }
-        DatabaseConfig::Command(_) => {
-            return Err(Error::input(format!(
-                "{} cannot be cloned: upshift cannot make a new database from its backups",
-                prod.db.describe()
-            ))
-            .hint("clones and rehearsals need a SQLite or PostgreSQL database; nothing was made"))
-        }
-    })
+    cloneable(prod.db.as_ref())?.clone_name(&prod.loaded.dir, dir, name)
 }
 
 /// Copies a file or folder (links as links, modes kept), applying the

@@ -2,7 +2,7 @@
 //! applied, then made the clone's own (name, state folder, database, the
 //! release source made absolute, secrets shared only where copied).
 
-use crate::config::DatabaseConfig;
+use crate::drivers::db::cloneable;
 use crate::engine::instance::Instance;
 use crate::support::error::{Context, Error, Result};
 use std::path::Path;
@@ -44,10 +44,8 @@ pub(super) fn clone_file(
     if let Some(toml::Value::Table(backups)) = doc.get_mut("backups") {
         backups.remove("dir");
     }
-    if let (DatabaseConfig::Postgres(_), Some(toml::Value::Table(database))) =
-        (&prod.loaded.file.database, doc.get_mut("database"))
-    {
-        database.insert("dbname".into(), db.into());
+    if let Some(toml::Value::Table(database)) = doc.get_mut("database") {
+        cloneable(prod.db.as_ref())?.point_at(database, db);
     }
     doc.remove("clone");
     for (key, value) in doc.iter_mut() {

@@ -4,9 +4,10 @@
 //! before the clone first starts (`isolate_sql`, then `isolate` commands).
 
 use crate::config::{
-    CheckConfig, CloneConfig, DatabaseConfig, KeySource, LicenceConfig, MaintenanceConfig,
-    ServiceConfig, ValueSource,
+    CheckConfig, CloneConfig, KeySource, LicenceConfig, MaintenanceConfig, ServiceConfig,
+    ValueSource,
 };
+use crate::drivers::db::cloneable;
 use crate::engine::instance::Instance;
 use crate::support::error::{Error, Result};
 use crate::support::events::Reporter;
@@ -36,9 +37,13 @@ pub(super) fn check_isolated(prod: &Instance, clone: &Instance, dir: &Path) -> R
             paths.push(("service.log".into(), log.path()));
         }
     }
-    if let DatabaseConfig::Sqlite { path } = &file.database {
-        paths.push(("database.path".into(), path.path()));
-    }
+    let clone_db = cloneable(clone.db.as_ref())?;
+    paths.extend(
+        clone_db
+            .files()
+            .into_iter()
+            .map(|(field, path)| (field.to_string(), path)),
+    );
     let backups_dir = clone.backups_dir();
     paths.push(("backups.dir".into(), &backups_dir));
     let sources = file.keys.iter().flat_map(|k| &k.sources);
@@ -66,16 +71,11 @@ pub(super) fn check_isolated(prod: &Instance, clone: &Instance, dir: &Path) -> R
             );
         }
     }
-    match (&prod.loaded.file.database, &file.database) {
-        (DatabaseConfig::Postgres(p), DatabaseConfig::Postgres(c))
-            if p.dbname == c.dbname && p.host == c.host && p.port == c.port =>
-        {
-            return refuse(
-                "database.dbname",
-                format!("is production's database {}", c.dbname),
-            );
-        }
-        _ => {}
+    if let Some(field) = cloneable(prod.db.as_ref())?.same_database(&file.database) {
+        return refuse(
+            field,
+            format!("is production's database {}", prod.db.name()),
+        );
     }
     if let (ServiceConfig::Systemd { unit: p, .. }, ServiceConfig::Systemd { unit: c, .. }) =
         (&prod.loaded.file.service, &file.service)
@@ -148,8 +148,7 @@ pub(super) fn origin(url: &str) -> Option<String> {
 /// `isolate_sql` on the clone's database, then the `isolate` commands.
 pub(super) fn isolate(clone: &Instance, cfg: &CloneConfig, reporter: &dyn Reporter) -> Result<()> {
     for sql in &cfg.isolate_sql {
-        clone
-            .db
+        cloneable(clone.db.as_ref())?
             .execute(sql)
             .map_err(|e| e.hint("fix clone.isolate_sql in the instance file"))?;
     }

@@ -30,6 +30,7 @@
 
 use crate::config::{render_clone_value, CloneConfig, ServiceConfig};
 use crate::drivers::checks::{self, CheckContext, Patience};
+use crate::drivers::db::cloneable;
 use crate::engine::instance::Instance;
 use crate::engine::state::{BackupRecord, State};
 use crate::support::error::{Context, Error, Result};
@@ -165,7 +166,7 @@ pub fn teardown(dir: &Path) -> Result<()> {
     let marker = Marker::read(dir)?;
     let clone = Instance::open(&marker.instance_file, None)?;
     clone.service.stop()?;
-    clone.db.destroy()?;
+    cloneable(clone.db.as_ref())?.destroy()?;
     std::fs::remove_dir_all(dir).context(|| format!("cannot remove clone folder {}", dir.display()))
 }
 
@@ -204,7 +205,7 @@ impl Made {
                 clone.service.stop()?;
             }
             if self.db {
-                clone.db.destroy()?;
+                cloneable(clone.db.as_ref())?.destroy()?;
             }
         }
         std::fs::remove_dir_all(dir).context(|| format!("cannot remove {}", dir.display()))
@@ -266,7 +267,7 @@ fn build(
         parts.db_backup.id,
         clone.db.describe()
     ));
-    prod.db
+    cloneable(prod.db.as_ref())?
         .restore_as_new(&parts.db_backup.path, &clone.loaded.file.database)?;
     made.db = true;
     if let Some(keys) = parts.keys_backup {

@@ -6,7 +6,8 @@
 //!   directory-format dump with parallel jobs; `snapshot` copies the live
 //!   database inside the cluster (`CREATE DATABASE .. TEMPLATE`), which is a
 //!   file copy on the server, and a rollback is two renames. The portable dump
-//!   of a snapshot is made later by [`Database::finalize`].
+//!   of a snapshot is made later by [`InServerBackups::export`], which the
+//!   driver offers only with the `snapshot` strategy.
 //! - What a backup is decides how it is verified and restored, not the
 //!   configured strategy: a folder is a dump, a file is a snapshot marker.
 //!   So a dump made from a snapshot, or a backup taken before the strategy
@@ -35,7 +36,7 @@ mod sessions;
 mod snapshot;
 mod tools;
 
-use super::{BackupFile, Database};
+use super::{BackupFile, Cloneable, Database, InServerBackups};
 use crate::config::{DatabaseConfig, PgStrategy, PostgresConfig};
 use crate::support::error::{Error, Result};
 use std::path::Path;
@@ -86,6 +87,10 @@ fn kind_of(backup: &Path) -> Result<Kind> {
 impl Database for Postgres {
     fn lock(&self, what: &str) -> Result<Option<Box<dyn std::fmt::Debug + Send>>> {
         Ok(Some(Box::new(self.advisory_lock(what)?)))
+    }
+
+    fn name(&self) -> String {
+        self.cfg.dbname.clone()
     }
 
     fn describe(&self) -> String {
@@ -193,13 +198,6 @@ impl Database for Postgres {
         })
     }
 
-    fn finalize(&self, backup: &Path, dir: &Path, name: &str) -> Result<Option<BackupFile>> {
-        match kind_of(backup)? {
-            Kind::Dump => Ok(None),
-            Kind::Snapshot(marker) => self.finalize_snapshot(&marker, dir, name).map(Some),
-        }
-    }
-
     fn discard(&self, backup: &Path) -> Result<()> {
         match kind_of(backup) {
             Ok(Kind::Snapshot(marker)) => self.discard_snapshot(backup, &marker),
@@ -211,6 +209,60 @@ impl Database for Postgres {
         match backup.is_dir() {
             true => dump::manifest_sha256(backup),
             false => crate::support::fsutil::sha256_file(backup),
+        }
+    }
+
+    fn as_cloneable(&self) -> Option<&dyn Cloneable> {
+        Some(self)
+    }
+
+    fn as_in_server(&self) -> Option<&dyn InServerBackups> {
+        match self.cfg.strategy {
+            PgStrategy::Dump => None,
+            PgStrategy::Snapshot => Some(self),
+        }
+    }
+}
+
+/// Snapshots are databases in the cluster: exported after the window.
+impl InServerBackups for Postgres {
+    fn export(&self, backup: &Path, dir: &Path, name: &str) -> Result<Option<BackupFile>> {
+        match kind_of(backup)? {
+            Kind::Dump => Ok(None),
+            Kind::Snapshot(marker) => self.finalize_snapshot(&marker, dir, name).map(Some),
+        }
+    }
+}
+
+/// A clone's database is a new database `<dbname>_<clone>` in the same
+/// cluster, made by this role (see `clone.rs`).
+impl Cloneable for Postgres {
+    fn clone_name(&self, _instance_dir: &Path, _dir: &Path, name: &str) -> Result<String> {
+        let db = format!("{}_{}", self.cfg.dbname, name.replace('-', "_"));
+        if db.len() > names::MAX_NAME {
+            return Err(Error::input(format!(
+                "the clone's database name {db} is longer than PostgreSQL's {} bytes",
+                names::MAX_NAME
+            ))
+            .hint("pick a shorter --name"));
+        }
+        Ok(db)
+    }
+
+    fn point_at(&self, database: &mut toml::Table, db: &str) {
+        database.insert("dbname".into(), db.into());
+    }
+
+    fn same_database(&self, other: &DatabaseConfig) -> Option<&'static str> {
+        match other {
+            DatabaseConfig::Postgres(c)
+                if c.dbname == self.cfg.dbname
+                    && c.host == self.cfg.host
+                    && c.port == self.cfg.port =>
+            {
+                Some("database.dbname")
+            }
+            _ => None,
         }
     }
 

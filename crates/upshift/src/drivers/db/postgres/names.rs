@@ -5,7 +5,7 @@
 //! would silently truncate the end instead, and two names could collide).
 
 /// PostgreSQL's longest identifier, in bytes.
-const MAX_NAME: usize = 63;
+pub(super) const MAX_NAME: usize = 63;
 
 /// An identifier, double-quoted.
 pub(super) fn ident(name: &str) -> String {

@@ -2,13 +2,46 @@
 //! the database (inside the window, with the service stopped); restoring
 //! the database (undo of the backup, and a rollback run's own step).
 
+use super::def::{Step, Undo};
 use crate::engine::backup::{self, KeysOutcome};
+use crate::engine::outputs::{DbBackedUp, Exported, KeysBackedUp};
 use crate::engine::run::{Ctx, Done};
 use crate::engine::step::StepKind;
 use crate::support::error::{Error, Result};
-use serde_json::json;
 
-pub fn keys(ctx: &mut Ctx) -> Result<Done> {
+pub const BACKUP_KEYS: Step = Step {
+    kind: StepKind::BackupKeys,
+    in_window: false,
+    describe: "back up the keys into an encrypted bundle (when they changed)",
+    apply: keys,
+    undo: Undo::Kept,
+};
+
+pub const BACKUP_DB: Step = Step {
+    kind: StepKind::BackupDb,
+    in_window: true,
+    describe: "back up the database and verify the backup",
+    apply: database,
+    undo: Undo::Run(restore_own),
+};
+
+pub const RESTORE_DB: Step = Step {
+    kind: StepKind::RestoreDb,
+    in_window: true,
+    describe: "restore the database from the upgrade's backup",
+    apply: restore,
+    undo: Undo::With(StepKind::BackupDb),
+};
+
+pub const EXPORT_BACKUP: Step = Step {
+    kind: StepKind::ExportBackup,
+    in_window: false,
+    describe: "export the in-server snapshot as a portable, verified dump",
+    apply: export,
+    undo: Undo::Kept,
+};
+
+fn keys(ctx: &mut Ctx) -> Result<Done> {
     Ok(
         match backup::keys(ctx.inst, ctx.state, Some(ctx.run_id), &ctx.from, false)? {
             KeysOutcome::Written(b) => Done::detail(format!(
@@ -16,16 +49,16 @@ pub fn keys(ctx: &mut Ctx) -> Result<Done> {
                 b.id,
                 b.path.display()
             ))
-            .with_output(json!({ "backup_id": b.id })),
+            .with_output(KeysBackedUp { backup_id: b.id }),
             KeysOutcome::Unchanged(b) => {
                 Done::skipped(format!("keys unchanged since bundle #{}", b.id))
-                    .with_output(json!({ "backup_id": b.id }))
+                    .with_output(KeysBackedUp { backup_id: b.id })
             }
         },
     )
 }
 
-pub fn database(ctx: &mut Ctx) -> Result<Done> {
+fn database(ctx: &mut Ctx) -> Result<Done> {
     let progress = |done: u64, total: u64| ctx.progress(StepKind::BackupDb, done, Some(total));
     let record = backup::database(ctx.inst, ctx.state, Some(ctx.run_id), &ctx.from, &progress)?;
     Ok(Done::detail(format!(
@@ -34,20 +67,23 @@ pub fn database(ctx: &mut Ctx) -> Result<Done> {
         record.size,
         &record.sha256[..12]
     ))
-    .with_output(json!({ "backup_id": record.id, "path": record.path })))
+    .with_output(DbBackedUp {
+        backup_id: record.id,
+        path: record.path,
+    }))
 }
 
 /// Undo of `backup-db`: put the data back as this run's backup holds it.
 /// A backup cut off by a crash leaves only a partial copy, removed here; the
 /// database itself was not touched yet (nothing after the backup ran).
-pub fn restore_own(ctx: &mut Ctx) -> Result<Done> {
+fn restore_own(ctx: &mut Ctx) -> Result<Done> {
     let swept = backup::sweep_partial(ctx.inst)?;
     if !ctx.outputs.contains_key(&StepKind::BackupDb) {
         return Ok(Done::skipped(format!(
             "the backup never finished, so the database was not touched; {swept} partial copy file(s) removed"
         )));
     }
-    let id = own_backup(ctx)?;
+    let id = ctx.output::<DbBackedUp>()?.backup_id;
     restore_backup(ctx, id)
 }
 
@@ -61,19 +97,8 @@ fn restore_backup(ctx: &mut Ctx, id: i64) -> Result<Done> {
     Ok(Done::detail(backup::restore(ctx.inst, ctx.state, id)?))
 }
 
-/// The catalog id of this run's database backup, from the journal.
-fn own_backup(ctx: &Ctx) -> Result<i64> {
-    ctx.outputs
-        .get(&StepKind::BackupDb)
-        .and_then(|o| o.get("backup_id"))
-        .and_then(serde_json::Value::as_i64)
-        .ok_or_else(|| {
-            Error::failed("the journal holds no backup id for this run's database backup")
-        })
-}
-
 /// A rollback run's `restore-db`: restore the backup of the upgrade it undoes.
-pub fn restore(ctx: &mut Ctx) -> Result<Done> {
+fn restore(ctx: &mut Ctx) -> Result<Done> {
     let id = ctx
         .plan
         .restore_backup
@@ -83,8 +108,8 @@ pub fn restore(ctx: &mut Ctx) -> Result<Done> {
 
 /// After the window: turn an in-server snapshot into a portable, verified
 /// dump in the catalog, so an off-machine copy exists too.
-pub fn export(ctx: &mut Ctx) -> Result<Done> {
-    let id = own_backup(ctx)?;
+fn export(ctx: &mut Ctx) -> Result<Done> {
+    let id = ctx.output::<DbBackedUp>()?.backup_id;
     // The window has closed and the new version works: a failed export must
     // not roll that back. The snapshot stays in the catalog as the backup.
     Ok(match backup::export(ctx.inst, ctx.state, Some(ctx.run_id), &ctx.from, id) {
@@ -93,7 +118,9 @@ pub fn export(ctx: &mut Ctx) -> Result<Done> {
             record.id,
             record.path.display()
         ))
-        .with_output(json!({ "backup_id": record.id })),
+        .with_output(Exported {
+            backup_id: record.id,
+        }),
         Ok(None) => Done::skipped("the backup is portable already"),
         Err(e) => Done::detail(format!(
             "WARNING: export failed ({}); snapshot backup #{id} is still in the catalog and restorable",

@@ -4,15 +4,25 @@
 //! run for that node, all nodes at once: HTTP, version and SQL checks from
 //! here, command checks on the node itself.
 
+use super::def::{Step, Undo};
 use crate::drivers::checks::{CheckOutcome, Patience};
 use crate::drivers::node::Node;
 use crate::engine::checks;
 use crate::engine::run::nodes::on_nodes;
 use crate::engine::run::{Ctx, Done};
+use crate::engine::step::StepKind;
 use crate::support::error::{Error, Result};
 use crate::support::version::Version;
 
-pub fn apply(ctx: &mut Ctx) -> Result<Done> {
+pub const CHECKS: Step = Step {
+    kind: StepKind::Checks,
+    in_window: true,
+    describe: "prove the new version works",
+    apply,
+    undo: Undo::Nothing,
+};
+
+fn apply(ctx: &mut Ctx) -> Result<Done> {
     let to = ctx.to.clone();
     verify(ctx, &to)
 }

@@ -1,11 +1,45 @@
 //! Maintenance mode on and off, and the drain in between.
 
+use super::def::{Step, Undo};
 use crate::drivers::drain;
-use crate::engine::plan::RunKind;
+use crate::engine::plan::model::RunKind;
 use crate::engine::run::{Ctx, Done};
+use crate::engine::step::StepKind;
 use crate::support::error::{Error, Result};
 
-pub fn set(ctx: &mut Ctx, on: bool) -> Result<Done> {
+pub const MAINTENANCE_ON: Step = Step {
+    kind: StepKind::MaintenanceOn,
+    in_window: true,
+    describe: "turn maintenance mode on",
+    apply: on,
+    undo: Undo::Run(off),
+};
+
+pub const DRAIN: Step = Step {
+    kind: StepKind::Drain,
+    in_window: true,
+    describe: "wait for running work to finish",
+    apply: drain,
+    undo: Undo::Nothing,
+};
+
+pub const MAINTENANCE_OFF: Step = Step {
+    kind: StepKind::MaintenanceOff,
+    in_window: true,
+    describe: "turn maintenance mode off",
+    apply: off,
+    undo: Undo::Run(on),
+};
+
+fn on(ctx: &mut Ctx) -> Result<Done> {
+    set(ctx, true)
+}
+
+fn off(ctx: &mut Ctx) -> Result<Done> {
+    set(ctx, false)
+}
+
+fn set(ctx: &mut Ctx, on: bool) -> Result<Done> {
     if on && server_down_in_rollback(ctx)? {
         return Ok(Done::skipped(
             "the server is down: nothing to put in maintenance",
@@ -40,7 +74,7 @@ fn server_down_in_rollback(ctx: &Ctx) -> Result<bool> {
     Ok(true)
 }
 
-pub fn drain(ctx: &mut Ctx) -> Result<Done> {
+fn drain(ctx: &mut Ctx) -> Result<Done> {
     if server_down_in_rollback(ctx)? {
         return Ok(Done::skipped("the server is down: no work to drain"));
     }

@@ -2,13 +2,24 @@
 //! first node, and only once every node is proven stopped: a node still
 //! running against a database being upgraded is how clusters get corrupted.
 
+use super::def::{Step, Undo};
 use crate::config::MigrationConfig;
 use crate::drivers::node::Node;
 use crate::engine::run::nodes::on_nodes;
 use crate::engine::run::{Ctx, Done};
+use crate::engine::step::StepKind;
 use crate::support::error::{Error, Result};
 
-pub fn apply(ctx: &mut Ctx) -> Result<Done> {
+/// Undone with the backup: restoring it puts the old schema back.
+pub const MIGRATE: Step = Step {
+    kind: StepKind::Migrate,
+    in_window: true,
+    describe: "upgrade the database schema, once, with every node stopped",
+    apply,
+    undo: Undo::With(StepKind::BackupDb),
+};
+
+fn apply(ctx: &mut Ctx) -> Result<Done> {
     let MigrationConfig::Command { run, timeout } = &ctx.inst.loaded.file.migration else {
         return Ok(Done::skipped("the server migrates itself on start"));
     };

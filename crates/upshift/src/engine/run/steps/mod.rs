@@ -1,5 +1,5 @@
 //! What each step does and how it is undone, one file per step (or per
-//! pair of opposites).
+//! group of related steps), each defining its steps once ([`Step`]).
 //!
 //! Every step and every undo is written to be safe to run again after a
 //! crash: it first looks whether its work is already done (the version
@@ -7,6 +7,7 @@
 
 mod backup;
 mod checks;
+mod def;
 mod maintenance;
 mod migrate;
 mod preflight;
@@ -15,58 +16,80 @@ mod service;
 mod stage;
 mod switch;
 
+pub use def::{Act, Step, Undo};
+
 use super::{Ctx, Done};
 use crate::engine::step::StepKind;
 use crate::support::error::Result;
 
-/// Runs one step.
-pub fn apply(step: StepKind, ctx: &mut Ctx) -> Result<Done> {
+/// The definition of `step`.
+pub fn of(step: StepKind) -> &'static Step {
     match step {
-        StepKind::Preflight => preflight::apply(ctx),
-        StepKind::BackupKeys => backup::keys(ctx),
-        StepKind::Stage => stage::apply(ctx),
-        StepKind::MaintenanceOn => maintenance::set(ctx, true),
-        StepKind::Drain => maintenance::drain(ctx),
-        StepKind::Stop => service::stop(ctx),
-        StepKind::BackupDb => backup::database(ctx),
-        StepKind::Switch => switch::apply(ctx),
-        StepKind::Migrate => migrate::apply(ctx),
-        StepKind::RestoreDb => backup::restore(ctx),
-        StepKind::Start => service::start(ctx),
-        StepKind::Join => service::join(ctx),
-        StepKind::Checks => checks::apply(ctx),
-        StepKind::MaintenanceOff => maintenance::set(ctx, false),
-        StepKind::ExportBackup => backup::export(ctx),
-        StepKind::Record => record::apply(ctx),
+        StepKind::Preflight => &preflight::PREFLIGHT,
+        StepKind::BackupKeys => &backup::BACKUP_KEYS,
+        StepKind::Stage => &stage::STAGE,
+        StepKind::MaintenanceOn => &maintenance::MAINTENANCE_ON,
+        StepKind::Drain => &maintenance::DRAIN,
+        StepKind::Stop => &service::STOP,
+        StepKind::BackupDb => &backup::BACKUP_DB,
+        StepKind::Switch => &switch::SWITCH,
+        StepKind::Migrate => &migrate::MIGRATE,
+        StepKind::RestoreDb => &backup::RESTORE_DB,
+        StepKind::Start => &service::START,
+        StepKind::Join => &service::JOIN,
+        StepKind::Checks => &checks::CHECKS,
+        StepKind::MaintenanceOff => &maintenance::MAINTENANCE_OFF,
+        StepKind::ExportBackup => &backup::EXPORT_BACKUP,
+        StepKind::Record => &record::RECORD,
     }
 }
 
-/// Whether `step`, once started, has something to undo.
-pub fn has_undo(step: StepKind) -> bool {
-    matches!(
-        step,
-        StepKind::MaintenanceOn
-            | StepKind::Stop
-            | StepKind::Switch
-            | StepKind::Start
-            | StepKind::Join
-            | StepKind::MaintenanceOff
-            | StepKind::BackupDb
-            | StepKind::Record
-    )
+/// Runs one step.
+pub fn apply(step: StepKind, ctx: &mut Ctx) -> Result<Done> {
+    (of(step).apply)(ctx)
+}
+
+/// Whether `step`, once started, has an undo to run.
+pub fn has_undo(step: StepKind, ctx: &Ctx) -> bool {
+    match of(step).undo {
+        Undo::Run(_) => true,
+        Undo::RunIfDone(_) => ctx.outputs.contains_key(&step),
+        Undo::Nothing | Undo::Kept | Undo::With(_) => false,
+    }
 }
 
 /// Undoes one step (only called where [`has_undo`] is true).
 pub fn undo(step: StepKind, ctx: &mut Ctx) -> Result<Done> {
-    match step {
-        StepKind::MaintenanceOn => maintenance::set(ctx, false),
-        StepKind::MaintenanceOff => maintenance::set(ctx, true),
-        StepKind::Stop => service::restart_old(ctx),
-        StepKind::BackupDb => backup::restore_own(ctx),
-        StepKind::Switch => switch::back(ctx),
-        StepKind::Start => service::stop(ctx),
-        StepKind::Join => service::leave(ctx),
-        StepKind::Record => record::forget(ctx),
-        other => Ok(Done::skipped(format!("{other} has nothing to undo"))),
+    match of(step).undo {
+        Undo::Run(act) | Undo::RunIfDone(act) => act(ctx),
+        Undo::Nothing | Undo::Kept | Undo::With(_) => {
+            Ok(Done::skipped(format!("{step} has nothing to undo")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_step_is_defined_under_its_own_name() {
+        for kind in StepKind::ALL {
+            assert_eq!(of(kind).kind, kind);
+            assert_eq!(StepKind::from_name(kind.name()), Some(kind));
+        }
+    }
+
+    #[test]
+    fn what_a_rollback_leaves_is_said_per_step() {
+        let kept: Vec<&str> = StepKind::ALL
+            .into_iter()
+            .filter(|k| !of(*k).reversible())
+            .map(StepKind::name)
+            .collect();
+        assert_eq!(kept, ["backup-keys", "stage", "export-backup"]);
+        for kind in [StepKind::Migrate, StepKind::RestoreDb] {
+            assert!(matches!(of(kind).undo, Undo::With(StepKind::BackupDb)));
+        }
     }
 }

@@ -10,13 +10,23 @@
 //! skips the service and health conditions: the version it leaves may be
 //! down or broken, which is why it is being rolled back.
 
+use super::def::{Step, Undo};
 use crate::engine::backup;
-use crate::engine::plan::RunKind;
+use crate::engine::plan::model::RunKind;
 use crate::engine::run::nodes::on_nodes;
 use crate::engine::run::{Ctx, Done};
+use crate::engine::step::StepKind;
 use crate::support::error::{Error, Result};
 
-pub fn apply(ctx: &mut Ctx) -> Result<Done> {
+pub const PREFLIGHT: Step = Step {
+    kind: StepKind::Preflight,
+    in_window: false,
+    describe: "check disk space, database, service and current health",
+    apply,
+    undo: Undo::Nothing,
+};
+
+fn apply(ctx: &mut Ctx) -> Result<Done> {
     run(ctx).map_err(Error::into_input)
 }
 

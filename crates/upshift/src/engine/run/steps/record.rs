@@ -1,10 +1,20 @@
 //! Record: enter the upgrade in the install history; its undo takes the
 //! entry out again, so the history never shows a version that was undone.
 
+use super::def::{Step, Undo};
 use crate::engine::run::{Ctx, Done};
+use crate::engine::step::StepKind;
 use crate::support::error::Result;
 
-pub fn apply(ctx: &mut Ctx) -> Result<Done> {
+pub const RECORD: Step = Step {
+    kind: StepKind::Record,
+    in_window: false,
+    describe: "record the upgrade in the history",
+    apply,
+    undo: Undo::Run(forget),
+};
+
+fn apply(ctx: &mut Ctx) -> Result<Done> {
     if ctx.state.history()?.iter().any(|h| h.run_id == ctx.run_id) {
         return Ok(Done::skipped("already in the history"));
     }
@@ -14,7 +24,7 @@ pub fn apply(ctx: &mut Ctx) -> Result<Done> {
 }
 
 /// Undo of `record`: the run was rolled back after all.
-pub fn forget(ctx: &mut Ctx) -> Result<Done> {
+fn forget(ctx: &mut Ctx) -> Result<Done> {
     ctx.state.forget_install(ctx.run_id)?;
     Ok(Done::detail("removed from the history"))
 }

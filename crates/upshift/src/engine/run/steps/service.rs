@@ -4,12 +4,38 @@
 //! `start` starts the first node only (it has the migrated database) and
 //! checks it before `join` switches and starts the others in parallel.
 
+use super::def::{Step, Undo};
 use crate::config::MigrationConfig;
 use crate::drivers::node::Node;
-use crate::engine::plan::RunKind;
+use crate::engine::plan::model::RunKind;
 use crate::engine::run::nodes::on_nodes;
 use crate::engine::run::{Ctx, Done};
+use crate::engine::step::StepKind;
 use crate::support::error::Result;
+
+pub const STOP: Step = Step {
+    kind: StepKind::Stop,
+    in_window: true,
+    describe: "stop the service (every node) and prove it is gone",
+    apply: stop,
+    undo: Undo::Run(restart_old),
+};
+
+pub const START: Step = Step {
+    kind: StepKind::Start,
+    in_window: true,
+    describe: "start the new version (on a cluster: the first node, and check it)",
+    apply: start,
+    undo: Undo::Run(stop),
+};
+
+pub const JOIN: Step = Step {
+    kind: StepKind::Join,
+    in_window: true,
+    describe: "switch and start the other nodes, in parallel",
+    apply: join,
+    undo: Undo::Run(leave),
+};
 
 /// `stop`, and the undo of `start`: every node stops (a node started by
 /// hand included), so that the database changes under no one.
@@ -37,7 +63,7 @@ fn stop_nodes(ctx: &mut Ctx, nodes: &[&dyn Node]) -> Result<usize> {
     Ok(stopped.into_iter().filter(|s| *s).count())
 }
 
-pub fn start(ctx: &mut Ctx) -> Result<Done> {
+fn start(ctx: &mut Ctx) -> Result<Done> {
     let primary = ctx.inst.primary();
     let to = ctx.to.clone();
     if matches!(ctx.inst.loaded.file.migration, MigrationConfig::OnStart)
@@ -69,7 +95,7 @@ pub fn start(ctx: &mut Ctx) -> Result<Done> {
 }
 
 /// `join`: the other nodes switch to the new version and start, in parallel.
-pub fn join(ctx: &mut Ctx) -> Result<Done> {
+fn join(ctx: &mut Ctx) -> Result<Done> {
     let others: Vec<&dyn Node> = ctx.inst.all_nodes().split_off(1);
     let to = ctx.to.clone();
     on_nodes(ctx, &others, |node| {
@@ -83,7 +109,7 @@ pub fn join(ctx: &mut Ctx) -> Result<Done> {
 }
 
 /// Undo of `join`: the other nodes stop and switch back.
-pub fn leave(ctx: &mut Ctx) -> Result<Done> {
+fn leave(ctx: &mut Ctx) -> Result<Done> {
     let others: Vec<&dyn Node> = ctx.inst.all_nodes().split_off(1);
     let from = ctx.from.clone();
     on_nodes(ctx, &others, |node| {
@@ -98,7 +124,7 @@ pub fn leave(ctx: &mut Ctx) -> Result<Done> {
 
 /// Undo of `stop`: start the version `current` points at again on every
 /// node (the old one, once `switch` is undone) and prove it works.
-pub fn restart_old(ctx: &mut Ctx) -> Result<Done> {
+fn restart_old(ctx: &mut Ctx) -> Result<Done> {
     let nodes = ctx.inst.all_nodes();
     let from = ctx.from.clone();
     // Templated for the old version: `{version}` and `{dir}` must not name

@@ -9,15 +9,26 @@
 //! node receives the verified archive over its ssh connection and checks its
 //! SHA-256 again before unpacking. Already staged everywhere: nothing to do.
 
+use super::def::{Step, Undo};
 use crate::drivers::node::Node;
+use crate::engine::outputs::Staged;
 use crate::engine::run::nodes::on_nodes;
 use crate::engine::run::{Ctx, Done};
 use crate::engine::step::StepKind;
 use crate::support::error::{Error, Result};
 use crate::support::failpoint;
-use serde_json::json;
 
-pub fn apply(ctx: &mut Ctx) -> Result<Done> {
+/// The staged release stays when a run is rolled back: the old version
+/// does not see it, and a later attempt finds it staged.
+pub const STAGE: Step = Step {
+    kind: StepKind::Stage,
+    in_window: false,
+    describe: "download, verify and unpack the new release beside the old one",
+    apply,
+    undo: Undo::Kept,
+};
+
+fn apply(ctx: &mut Ctx) -> Result<Done> {
     let inst = ctx.inst;
     let to = ctx.to.clone();
     let nodes = inst.all_nodes();
@@ -32,7 +43,7 @@ pub fn apply(ctx: &mut Ctx) -> Result<Done> {
     if missing.is_empty() {
         return Ok(
             Done::skipped(format!("{to} already staged in {}", dir.display()))
-                .with_output(json!({ "dir": dir })),
+                .with_output(Staged { dir }),
         );
     }
     let artifact = match inst.install.needs_artifact() {
@@ -63,8 +74,5 @@ pub fn apply(ctx: &mut Ctx) -> Result<Done> {
         true => format!("on {} node(s)", missing.len()),
         false => format!("in {}", dir.display()),
     };
-    Ok(
-        Done::detail(format!("{to} verified and staged {place}"))
-            .with_output(json!({ "dir": dir })),
-    )
+    Ok(Done::detail(format!("{to} verified and staged {place}")).with_output(Staged { dir }))
 }

@@ -4,11 +4,21 @@
 //! `join`); switching back goes over every node, so that whatever a crash
 //! left half-done ends on the old version everywhere.
 
+use super::def::{Step, Undo};
 use crate::engine::run::nodes::on_nodes;
 use crate::engine::run::{Ctx, Done};
+use crate::engine::step::StepKind;
 use crate::support::error::Result;
 
-pub fn apply(ctx: &mut Ctx) -> Result<Done> {
+pub const SWITCH: Step = Step {
+    kind: StepKind::Switch,
+    in_window: true,
+    describe: "point `current` at the new version (on a cluster: the first node)",
+    apply,
+    undo: Undo::Run(back),
+};
+
+fn apply(ctx: &mut Ctx) -> Result<Done> {
     let to = ctx.to.clone();
     let switched = on_nodes(ctx, &[ctx.inst.primary()], |node| {
         if node.current()?.as_ref() == Some(&to) {
@@ -24,7 +34,7 @@ pub fn apply(ctx: &mut Ctx) -> Result<Done> {
 }
 
 /// Undo of `switch`: point `current` at the old version again.
-pub fn back(ctx: &mut Ctx) -> Result<Done> {
+fn back(ctx: &mut Ctx) -> Result<Done> {
     let from = ctx.from.clone();
     let switched = on_nodes(ctx, &ctx.inst.all_nodes(), |node| {
         if node.current()?.as_ref() == Some(&from) {
