@@ -4,7 +4,7 @@
 
 use crate::drivers::keys::KeyBundle;
 use crate::engine::instance::Instance;
-use crate::engine::outputs::{DbBackedUp, Output};
+use crate::engine::step_outputs::{DbBackedUp, StepOutput};
 use crate::engine::state::{BackupKind, BackupRecord, NewBackup, State, StepStatus};
 use crate::support::error::{Context, Error, Result};
 use crate::support::fsutil;

@@ -6,7 +6,7 @@ pub mod backup;
 pub mod checks;
 pub mod guard;
 pub mod instance;
-pub mod outputs;
+pub mod step_outputs;
 pub mod plan;
 pub mod run;
 pub mod state;

@@ -3,7 +3,7 @@
 use super::report::NodeTiming;
 use super::{OnFailure, Report};
 use crate::engine::instance::Instance;
-use crate::engine::outputs::Output;
+use crate::engine::step_outputs::StepOutput;
 use crate::engine::plan::model::Plan;
 use crate::engine::state::State;
 use crate::engine::step::StepKind;
@@ -59,7 +59,7 @@ pub struct Done {
     /// A line for the operator.
     pub detail: String,
     /// What later steps (and a resume or rollback) need to know, as
-    /// journaled: an [`Output`], or null.
+    /// journaled: an [`StepOutput`], or null.
     pub output: serde_json::Value,
 }
 
@@ -82,7 +82,7 @@ impl Done {
     }
 
     /// Adds the output kept in the journal.
-    pub fn with_output(mut self, output: impl Output) -> Done {
+    pub fn with_output(mut self, output: impl StepOutput) -> Done {
         self.output = output.to_journal();
         self
     }
@@ -167,7 +167,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The output of an earlier step of this run, as it journaled it.
-    pub fn output<T: Output>(&self) -> Result<T> {
+    pub fn output<T: StepOutput>(&self) -> Result<T> {
         match self.outputs.get(&T::STEP) {
             Some(journaled) => T::from_journal(journaled),
             None => Err(Error::failed(format!(

@@ -4,7 +4,7 @@
 
 use super::def::{Step, Undo};
 use crate::engine::backup::{self, KeysOutcome};
-use crate::engine::outputs::{DbBackedUp, Exported, KeysBackedUp};
+use crate::engine::step_outputs::{DbBackedUp, Exported, KeysBackedUp};
 use crate::engine::run::{Ctx, Done};
 use crate::engine::step::StepKind;
 use crate::support::error::{Error, Result};

@@ -11,7 +11,7 @@
 
 use super::def::{Step, Undo};
 use crate::drivers::node::Node;
-use crate::engine::outputs::Staged;
+use crate::engine::step_outputs::Staged;
 use crate::engine::run::nodes::on_nodes;
 use crate::engine::run::{Ctx, Done};
 use crate::engine::step::StepKind;

@@ -2,7 +2,7 @@
 //!
 //! Design decisions:
 //! - Each output is a serde struct tied to the step that writes it
-//!   ([`Output::STEP`]). The step that writes it and every reader (a later
+//!   ([`StepOutput::STEP`]). The step that writes it and every reader (a later
 //!   step, an undo, a resumed run, planning a rollback) use that struct, so
 //!   the compiler checks the contract a resume relies on.
 //! - The journal keeps an output as JSON in the step's row, with the field
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// A step's journaled output.
-pub trait Output: Serialize + DeserializeOwned {
+pub trait StepOutput: Serialize + DeserializeOwned {
     /// The step that writes it.
     const STEP: StepKind;
 
@@ -43,7 +43,7 @@ pub struct KeysBackedUp {
     pub backup_id: i64,
 }
 
-impl Output for KeysBackedUp {
+impl StepOutput for KeysBackedUp {
     const STEP: StepKind = StepKind::BackupKeys;
 }
 
@@ -55,7 +55,7 @@ pub struct DbBackedUp {
     pub path: PathBuf,
 }
 
-impl Output for DbBackedUp {
+impl StepOutput for DbBackedUp {
     const STEP: StepKind = StepKind::BackupDb;
 }
 
@@ -65,7 +65,7 @@ pub struct Staged {
     pub dir: PathBuf,
 }
 
-impl Output for Staged {
+impl StepOutput for Staged {
     const STEP: StepKind = StepKind::Stage;
 }
 
@@ -75,7 +75,7 @@ pub struct Exported {
     pub backup_id: i64,
 }
 
-impl Output for Exported {
+impl StepOutput for Exported {
     const STEP: StepKind = StepKind::ExportBackup;
 }
 
@@ -86,7 +86,7 @@ mod tests {
 
     /// Reads `journaled` (as an earlier version wrote it) and writes it back
     /// the same.
-    fn same<T: Output + PartialEq + std::fmt::Debug>(journaled: serde_json::Value, typed: T) {
+    fn same<T: StepOutput + PartialEq + std::fmt::Debug>(journaled: serde_json::Value, typed: T) {
         assert_eq!(T::from_journal(&journaled).unwrap(), typed);
         assert_eq!(typed.to_journal(), journaled);
     }
