@@ -16,4 +16,5 @@ mod postgres;
 mod rollback;
 mod secrets;
 mod support;
+mod undo_checks;
 mod upgrade;

@@ -13,6 +13,7 @@ use crate::support::interrupt;
 pub fn all(ctx: &mut Ctx, cause: Option<Error>) -> Result<super::Report> {
     // Going back is what brings the instance back: a signal stops nothing now.
     interrupt::rolling_back();
+    ctx.turn_back();
     let pending: Vec<StepKind> = ctx
         .started
         .iter()

@@ -15,6 +15,8 @@ mod record;
 mod service;
 mod stage;
 mod switch;
+#[cfg(test)]
+mod templates;
 
 pub use def::{Act, Step, Undo};
 
