@@ -19,6 +19,7 @@ mod switch;
 mod templates;
 
 pub use def::{Act, Step, Undo};
+pub use service::START_MIGRATING;
 
 use super::{Ctx, Done};
 use crate::engine::step::StepKind;

@@ -29,6 +29,10 @@ pub const START: Step = Step {
     undo: Undo::Run(stop),
 };
 
+/// What `start` does where the server migrates its schema as it starts
+/// (`[migration] kind = "on-start"`): the plan then has no `migrate` step.
+pub const START_MIGRATING: &str = "start the new version, which upgrades the database schema as it starts (on a cluster: the first node, and check it)";
+
 pub const JOIN: Step = Step {
     kind: StepKind::Join,
     in_window: true,
