@@ -18,3 +18,4 @@ mod secrets;
 mod support;
 mod undo_checks;
 mod upgrade;
+mod window;
