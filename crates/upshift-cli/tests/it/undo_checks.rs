@@ -21,7 +21,7 @@ fn add_checks(sample: &Sample, audit_tables: &str) {
         r#"
 [[checks]]
 kind = "command"
-name = "serves {{version}}"
+name = "serves its version"
 run = ["sh", "-c", "curl -sf {base}/api | grep -q \"Version.:.$0\"", "{{version}}"]
 within = "10s"
 

@@ -63,7 +63,7 @@ pub struct Ctx<'a> {
 
 /// Which way a run is going.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
+enum Direction {
     /// The plan's steps: towards its target.
     Forward,
     /// The undo steps: back to the version the run started from.
