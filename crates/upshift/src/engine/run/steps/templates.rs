@@ -23,8 +23,21 @@ fn logs(what: &str, args: &str) -> String {
     format!(r#"["sh", "-c", "echo {what} {args} >> {{instance_dir}}/log"]"#)
 }
 
-/// The sample preset with commands that log what they were given.
-fn instance_file() -> String {
+/// A second local node, `b`, with its own root, service and command check.
+const NODES: &str = r#"
+[[nodes]]
+name = "a"
+
+[[nodes]]
+name = "b"
+root = "server-b"
+service = { kind = "command", start = ["sh", "-c", "echo start-b {version} {dir} >> {instance_dir}/log; touch {instance_dir}/running-b"], stop = ["rm", "-f", "{instance_dir}/running-b"], status = ["test", "-e", "{instance_dir}/running-b"] }
+checks = [{ kind = "command", run = ["sh", "-c", "echo check-b {version} >> {instance_dir}/log"] }]
+"#;
+
+/// The sample preset with commands that log what they were given, and
+/// `nodes` (a cluster's, or none).
+fn instance_file(nodes: &str) -> String {
     let text = crate::config::presets::Product::Sample.text();
     let head = &text[..text.find("[release]").unwrap()];
     let keys = &text[text.find("[keys]").unwrap()..text.find("[licence]").unwrap()];
@@ -55,6 +68,7 @@ kind = "command"
 run = {migrate}
 
 {keys}
+{nodes}
 [[checks]]
 kind = "command"
 run = {check}
@@ -72,6 +86,8 @@ struct Fixture {
     inst: Instance,
     state: State,
     plan: Plan,
+    /// A journaled run, for the rows of each node's part of a step.
+    run_id: String,
 }
 
 fn v(text: &str) -> Version {
@@ -86,29 +102,43 @@ impl Fixture {
 
     /// `versions` staged (1.0.0 first), `current` on 1.0.0.
     fn staged(versions: &[&str]) -> Fixture {
+        Fixture::with(versions, "")
+    }
+
+    /// Nodes `a` and `b`, both versions staged on both, on 1.0.0.
+    fn cluster() -> Fixture {
+        Fixture::with(&["1.0.0", "2.0.0"], NODES)
+    }
+
+    fn with(versions: &[&str], nodes: &str) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
         let file = root.join("upshift.toml");
-        std::fs::write(&file, instance_file()).unwrap();
+        std::fs::write(&file, instance_file(nodes)).unwrap();
         let inst = Instance::open(&file, None).unwrap();
         let state = State::open(&root.join(".upshift")).unwrap();
-        let node = inst.primary();
-        for version in versions {
-            node.stage(&v(version), None).unwrap();
+        for node in inst.all_nodes() {
+            for version in versions {
+                node.stage(&v(version), None).unwrap();
+            }
+            node.switch(&v("1.0.0")).unwrap();
         }
-        node.switch(&v("1.0.0")).unwrap();
-        let plan = serde_json::from_value(serde_json::json!({
+        let journaled = serde_json::json!({
             "kind": "upgrade", "instance": "sample", "from": "1.0.0", "to": "2.0.0",
             "change": "major", "restore_backup": null, "rolls_back": null,
             "steps": [], "window_estimate_ms": null,
-        }))
-        .unwrap();
+        });
+        let plan: Plan = serde_json::from_value(journaled.clone()).unwrap();
+        let run_id = state
+            .create_run("upgrade", &plan.from, &plan.to, &journaled)
+            .unwrap();
         let fixture = Fixture {
             _dir: dir,
             root,
             inst,
             state,
             plan,
+            run_id,
         };
         fixture.log();
         fixture
@@ -118,7 +148,7 @@ impl Fixture {
         Ctx::new(
             &self.inst,
             &self.state,
-            "run",
+            &self.run_id,
             &self.plan,
             &Silent,
             OnFailure::Rollback,
@@ -134,11 +164,12 @@ impl Fixture {
     }
 
     fn dir(&self, version: &str) -> String {
-        self.root
-            .join("server/versions")
-            .join(version)
-            .display()
-            .to_string()
+        self.dir_in("server", version)
+    }
+
+    fn dir_in(&self, root: &str, version: &str) -> String {
+        let versions = self.root.join(root).join("versions");
+        versions.join(version).display().to_string()
     }
 }
 
@@ -197,4 +228,32 @@ fn preflight_checks_render_the_running_version() {
     let fx = Fixture::new();
     super::checks::verify_before(&mut fx.ctx()).unwrap();
     assert_eq!(fx.log(), ["check 1.0.0 {from}"]);
+}
+
+#[test]
+fn join_renders_the_target_and_its_undo_the_restored_version() {
+    let fx = Fixture::cluster();
+    let mut ctx = fx.ctx();
+    apply(StepKind::Join, &mut ctx).unwrap();
+    assert_eq!(
+        fx.log(),
+        [
+            "activate 2.0.0 1.0.0".to_string(),
+            format!("start-b 2.0.0 {}", fx.dir_in("server-b", "2.0.0")),
+        ]
+    );
+    ctx.turn_back();
+    undo(StepKind::Join, &mut ctx).unwrap();
+    assert_eq!(fx.log(), ["activate 1.0.0 2.0.0"]);
+}
+
+#[test]
+fn node_checks_render_the_version_each_direction_brings() {
+    let fx = Fixture::cluster();
+    let mut ctx = fx.ctx();
+    super::checks::nodes(&mut ctx, &fx.inst.all_nodes()[1..]).unwrap();
+    assert_eq!(fx.log(), ["check-b 2.0.0"]);
+    ctx.turn_back();
+    super::checks::nodes(&mut ctx, &fx.inst.all_nodes()[1..]).unwrap();
+    assert_eq!(fx.log(), ["check-b 1.0.0"]);
 }
