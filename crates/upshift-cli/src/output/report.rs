@@ -137,13 +137,17 @@ pub fn run(report: &Report) {
     if let Some(window) = report.window_ms {
         outln!("maintenance window: {}", ms(window));
         let mut accounted = 0;
-        for (step, step_ms, share) in report.shares() {
-            outln!("  {:<20} {:>9}  {:>5.1}%", step, ms(step_ms), share);
-            accounted += step_ms;
+        for (step, share) in report.shares() {
+            let name = match step.earlier {
+                true => format!("{} (earlier)", step.step),
+                false => step.step.clone(),
+            };
+            outln!("  {:<28} {:>9}  {:>5.1}%", name, ms(step.ms), share);
+            accounted += step.ms;
         }
         let rest = window.saturating_sub(accounted);
         outln!(
-            "  {:<20} {:>9}  {:>5.1}%",
+            "  {:<28} {:>9}  {:>5.1}%",
             "(journal, between)",
             ms(rest),
             100.0 * rest as f64 / window.max(1) as f64

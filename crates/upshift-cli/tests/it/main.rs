@@ -16,4 +16,6 @@ mod postgres;
 mod rollback;
 mod secrets;
 mod support;
+mod undo_checks;
 mod upgrade;
+mod window;

@@ -168,6 +168,46 @@ fn on_start_migration_is_covered_by_start() {
 }
 
 #[test]
+fn plan_says_start_migrates_and_the_rollback_needs_the_restore() {
+    let sample = Sample::new(&Options {
+        migrate_on_start: true,
+        ..Options::default()
+    });
+    sample.start();
+    let out = sample.run(&["plan", "--json"], 0);
+    let lines = json_lines(&out.stdout);
+    let plan = lines.iter().find(|v| v["type"] == "plan").unwrap();
+    let steps = plan["steps"].as_array().unwrap();
+    assert!(steps.iter().all(|s| s["step"] != "migrate"), "{plan}");
+    let start = steps.iter().find(|s| s["step"] == "start").unwrap();
+    assert!(
+        start["description"]
+            .as_str()
+            .unwrap()
+            .contains("upgrades the database schema as it starts"),
+        "{start}"
+    );
+    let notes: Vec<&str> = lines.iter().filter_map(|v| v["message"].as_str()).collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("`start` runs the migration")
+                && n.contains("restoring the database backup")),
+        "{notes:?}"
+    );
+    let text = sample.run(&["plan"], 0);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("note: the server migrates its database schema as it starts"),
+        "{text}"
+    );
+    assert!(
+        text.contains("upgrades the database schema as it starts"),
+        "{text}"
+    );
+}
+
+#[test]
 fn second_upgrade_has_nothing_to_do_and_keys_are_not_taken_twice() {
     let sample = Sample::started();
     sample.run(&["upgrade", "--yes", "--to", "2026.1.1"], 0);

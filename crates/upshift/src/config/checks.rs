@@ -36,17 +36,66 @@ pub enum CheckConfig {
         query: String,
         equals: serde_json::Value,
     },
-    /// The running server reports the target version at `url` + `pointer`.
+    /// The running server reports the target version at `url`: at `pointer`
+    /// in a JSON answer, or as the whole answer in plain text.
     Version {
         name: Option<String>,
         url: String,
         /// Where the version is in the JSON answer, for example `/Version`.
-        pointer: String,
+        pointer: Option<String>,
+        /// How the answer is read; see [`version_in`].
+        format: Option<BodyFormat>,
         #[serde(default)]
         headers: Headers,
         #[serde(default = "default_within", with = "humantime_serde")]
         within: Duration,
     },
+}
+
+/// How a version check reads its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BodyFormat {
+    /// JSON, the version a string at the pointer (the whole answer without).
+    Json,
+    /// Plain text: the trimmed body is the version.
+    Text,
+}
+
+/// Where a version check finds the version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionIn<'a> {
+    /// At this JSON pointer of a JSON answer.
+    Json(&'a str),
+    /// The trimmed body.
+    Text,
+}
+
+/// Where a version check with `pointer` and `format` finds the version:
+/// JSON when it names a pointer or `format = "json"`, else plain text.
+pub fn version_in(pointer: Option<&str>, format: Option<BodyFormat>) -> VersionIn<'_> {
+    match (format, pointer) {
+        (Some(BodyFormat::Text), _) => VersionIn::Text,
+        (_, Some(pointer)) => VersionIn::Json(pointer),
+        (Some(BodyFormat::Json), None) => VersionIn::Json(""),
+        (None, None) => VersionIn::Text,
+    }
+}
+
+impl CheckConfig {
+    /// What serde cannot refuse: a plain-text version check with a pointer.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            CheckConfig::Version {
+                pointer: Some(pointer),
+                format: Some(BodyFormat::Text),
+                ..
+            } => Err(format!(
+                "`pointer = \"{pointer}\"` needs a JSON answer, but `format = \"text\"` reads the body as plain text; drop one of them"
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 fn default_status() -> u16 {

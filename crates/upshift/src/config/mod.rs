@@ -23,7 +23,7 @@ mod service;
 mod tests;
 
 pub use crate::support::path::FilePath;
-pub use checks::CheckConfig;
+pub use checks::{version_in, BodyFormat, CheckConfig, VersionIn};
 pub use clone::{render_clone_value, CloneConfig};
 pub use command_db::{CommandDbConfig, EnvValue};
 pub use database::{BackupsConfig, DatabaseConfig, MigrationConfig, PgStrategy, PostgresConfig};
@@ -191,6 +191,21 @@ fn validate(file: &InstanceFile, path: &Path) -> Result<()> {
                 )));
             }
         }
+    }
+    let node_checks = file.nodes.iter().enumerate().flat_map(|(i, n)| {
+        n.checks
+            .iter()
+            .enumerate()
+            .map(move |(j, c)| (format!("nodes[{i}].checks[{j}]"), c))
+    });
+    let own_checks = file.checks.iter().enumerate();
+    for (field, check) in own_checks
+        .map(|(i, c)| (format!("checks[{i}]"), c))
+        .chain(node_checks)
+    {
+        check
+            .validate()
+            .map_err(|e| Error::input(format!("{}: {e}", at(&field))))?;
     }
     nodes::validate(&file.nodes, &at)?;
     if let Some(keys) = &file.keys {

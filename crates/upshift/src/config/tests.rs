@@ -121,3 +121,26 @@ fn release_trust_is_checked_on_load() {
     .unwrap();
     assert_eq!(loaded.file.release.sha256.len(), 1);
 }
+
+#[test]
+fn a_plain_text_version_check_takes_no_pointer() {
+    let text_version = |t: &str| t.replace("pointer = \"/Version\"", "format = \"text\"");
+    let loaded = load_with(text_version).unwrap();
+    assert!(loaded.file.checks.iter().any(|c| matches!(
+        c,
+        super::CheckConfig::Version {
+            pointer: None,
+            format: Some(super::BodyFormat::Text),
+            ..
+        }
+    )));
+    refused(
+        |t| {
+            t.replace(
+                "pointer = \"/Version\"",
+                "pointer = \"/Version\"\nformat = \"text\"",
+            )
+        },
+        "checks[1]: `pointer = \"/Version\"` needs a JSON answer",
+    );
+}

@@ -6,7 +6,11 @@
 //! "degraded", expected "ok"`), so a report can list every check. Checks
 //! against a server that is still warming up (HTTP, command, version) are
 //! retried about every 250ms until their `within` deadline; a SQL check reads
-//! data that does not change by waiting, so it runs once. Numbers compare as
+//! data that does not change by waiting, so it runs once. An answer that can
+//! never pass (a 2xx that is not JSON where JSON is required) ends a check
+//! at once: waiting would only hide the misconfiguration behind a timeout.
+//! A version check reads a JSON answer at its pointer, or a plain-text
+//! answer (`3.16.1`) as the version, trimmed. Numbers compare as
 //! numbers (3 equals 3.0), whatever the JSON or the database made of them.
 //! Details are built from URLs, statuses and bodies, never from request
 //! headers, which may carry API keys.
@@ -17,7 +21,7 @@
 //! one per check. Where the server should already be up (`upshift check`,
 //! [`Patience::RefusedIsFinal`]), a refused connection ends a check at once.
 
-use crate::config::{CheckConfig, Headers};
+use crate::config::{version_in, CheckConfig, Headers, VersionIn};
 use crate::drivers::db::Database;
 use crate::drivers::http;
 use crate::support::cmd;
@@ -73,10 +77,23 @@ pub struct CheckOutcome {
 /// What one attempt saw: `Ok` passes with the detail, `Err` misses.
 type Attempt = Result<String, Miss>;
 
-/// What a failed attempt saw, and whether nothing listened at all.
+/// What a failed attempt saw, whether nothing listened at all, and
+/// whether trying again cannot help.
 struct Miss {
     detail: String,
     refused: bool,
+    hopeless: bool,
+}
+
+impl Miss {
+    /// A miss no retry can turn into a pass: the server answered, in a
+    /// form the check can never read.
+    fn hopeless(detail: String) -> Miss {
+        Miss {
+            hopeless: true,
+            ..Miss::from(detail)
+        }
+    }
 }
 
 impl From<String> for Miss {
@@ -84,6 +101,7 @@ impl From<String> for Miss {
         Miss {
             detail,
             refused: false,
+            hopeless: false,
         }
     }
 }
@@ -93,6 +111,7 @@ impl From<Error> for Miss {
         Miss {
             refused: http::refused(&e),
             detail: e.chain(),
+            hopeless: false,
         }
     }
 }
@@ -131,12 +150,14 @@ pub fn run(check: &CheckConfig, ctx: &CheckContext) -> CheckOutcome {
         CheckConfig::Version {
             url,
             pointer,
+            format,
             headers,
             within,
             ..
         } => match ctx.expect_version {
             Some(expected) => retry(*within, ctx.patience, &mut |deadline| {
-                version_once(&ctx.client.until(deadline), url, headers, pointer, expected)
+                let found = version_in(pointer.as_deref(), *format);
+                version_once(&ctx.client.until(deadline), url, headers, found, expected)
             }),
             None => Err("no target version is known to compare with".into()),
         },
@@ -181,12 +202,18 @@ pub fn name(check: &CheckConfig) -> String {
         CheckConfig::Http { url, .. } => format!("http GET {url}"),
         CheckConfig::Command { run, .. } => format!("command `{}`", run.join(" ")),
         CheckConfig::Sql { query, .. } => format!("sql `{query}`"),
-        CheckConfig::Version { url, pointer, .. } => format!("version at {url} {pointer}"),
+        CheckConfig::Version { url, pointer, .. } => {
+            format!(
+                "version at {url} {}",
+                pointer.as_deref().unwrap_or("(text)")
+            )
+        }
     }
 }
 
-/// Attempts until one passes or `within` has passed (at least once), or,
-/// with [`Patience::RefusedIsFinal`], until a connection is refused;
+/// Attempts until one passes, one misses hopelessly, or `within` has passed
+/// (at least once), or, with [`Patience::RefusedIsFinal`], until a
+/// connection is refused;
 /// `attempt` gets the deadline, which none of its requests may outlive.
 fn retry(
     within: Duration,
@@ -200,7 +227,10 @@ fn retry(
             Err(miss) => miss,
         };
         let now = Instant::now();
-        if now >= deadline || (miss.refused && patience == Patience::RefusedIsFinal) {
+        if now >= deadline
+            || miss.hopeless
+            || (miss.refused && patience == Patience::RefusedIsFinal)
+        {
             return Err(miss.detail);
         }
         std::thread::sleep(RETRY.min(deadline - now));
@@ -225,7 +255,9 @@ fn http_once(
     let Some(pointer) = pointer.or(equals.map(|_| "")) else {
         return Ok(format!("answered {status}"));
     };
-    let json = answer.json("the answer")?;
+    let json = answer
+        .json("the answer")
+        .map_err(|e| Miss::hopeless(e.chain()))?;
     let found = http::at_pointer(&json, pointer, "the answer")?;
     match equals {
         Some(expected) if !same(found, expected) => {
@@ -261,18 +293,29 @@ fn version_once(
     client: &http::Client,
     url: &str,
     headers: &Headers,
-    pointer: &str,
+    found: VersionIn,
     expected: &Version,
 ) -> Attempt {
     let answer = client.get(url, &[headers])?;
     if !answer.ok() {
         return Err(format!("answered {}", answer.status).into());
     }
-    let json = answer.json("the answer")?;
-    let found = http::at_pointer(&json, pointer, "the answer")?;
-    let text = found
-        .as_str()
-        .ok_or_else(|| format!("{pointer} was {found}, not a version string"))?;
+    let text = match found {
+        VersionIn::Text => String::from_utf8_lossy(&answer.body).trim().to_string(),
+        VersionIn::Json(pointer) => {
+            let json = answer.json("the answer").map_err(|e| {
+                Miss::hopeless(format!(
+                    "{}; a version check without `pointer` (or with `format = \"text\"`) reads a plain-text answer",
+                    e.chain()
+                ))
+            })?;
+            let found = http::at_pointer(&json, pointer, "the answer")?;
+            found
+                .as_str()
+                .ok_or_else(|| format!("{pointer} was {found}, not a version string"))?
+                .to_string()
+        }
+    };
     let version: Version = text.parse()?;
     if &version == expected {
         Ok(format!("reports {version}"))
@@ -295,7 +338,7 @@ fn same(a: &Value, b: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::HeaderValue;
+    use crate::config::{BodyFormat, HeaderValue};
     use crate::drivers::db::BackupFile;
     use crate::drivers::service::test_http::{Reply, TestServer};
     use crate::support::error::{Context, Result};
@@ -521,7 +564,8 @@ mod tests {
         let check = CheckConfig::Version {
             name: None,
             url: format!("{}/api", server.url),
-            pointer: "/Version".into(),
+            pointer: Some("/Version".into()),
+            format: None,
             headers: [("x-api-key".into(), HeaderValue::Plain(KEY.into()))].into(),
             within: Duration::from_millis(300),
         };
@@ -537,5 +581,62 @@ mod tests {
         assert_eq!(outcome.detail, "reports 2026.2.0, expected 2026.3.0");
         let all = run_all(&[check.clone(), check], &f.ctx(true));
         assert_eq!(all.len(), 2);
+    }
+
+    /// `/version` answers `2026.2.0\n` in plain text.
+    fn text_server() -> (
+        TestServer,
+        impl Fn(Option<&str>, Option<BodyFormat>) -> CheckConfig,
+    ) {
+        let server = TestServer::start(|_, _| Reply::Text(200, "2026.2.0\n"));
+        let url = format!("{}/version", server.url);
+        let check = move |pointer: Option<&str>, format| CheckConfig::Version {
+            name: None,
+            url: url.clone(),
+            pointer: pointer.map(str::to_string),
+            format,
+            headers: Headers::default(),
+            within: Duration::from_secs(5),
+        };
+        (server, check)
+    }
+
+    #[test]
+    fn version_check_reads_a_plain_text_answer() {
+        let f = Fixture::new();
+        let (_server, check) = text_server();
+        for config in [check(None, None), check(None, Some(BodyFormat::Text))] {
+            let outcome = run(&config, &f.ctx(true));
+            assert!(outcome.ok, "{outcome:?}");
+            assert_eq!(outcome.detail, "reports 2026.2.0");
+        }
+    }
+
+    #[test]
+    fn a_json_check_of_a_text_answer_fails_at_once() {
+        let f = Fixture::new();
+        let (server, check) = text_server();
+        for config in [
+            check(Some("/Version"), None),
+            check(None, Some(BodyFormat::Json)),
+        ] {
+            let outcome = run(&config, &f.ctx(true));
+            assert!(!outcome.ok, "{outcome:?}");
+            assert!(outcome.detail.contains("not JSON"), "{outcome:?}");
+            assert!(outcome.detail.contains("plain-text"), "{outcome:?}");
+            assert!(outcome.ms < 1000, "took {} ms", outcome.ms);
+        }
+        let http = CheckConfig::Http {
+            name: None,
+            url: format!("{}/version", server.url),
+            status: 200,
+            pointer: Some("/Version".into()),
+            equals: None,
+            headers: Headers::default(),
+            within: Duration::from_secs(5),
+        };
+        let outcome = run(&http, &f.ctx(true));
+        assert!(!outcome.ok && outcome.ms < 1000, "{outcome:?}");
+        assert!(outcome.detail.contains("not JSON"), "{outcome:?}");
     }
 }

@@ -377,6 +377,7 @@ mod tests {
             failed: false,
             detail: String::new(),
             nodes: Vec::new(),
+            earlier: false,
         }
     }
 

@@ -32,6 +32,8 @@ impl Request {
 #[derive(Debug)]
 pub(crate) enum Reply {
     Json(u16, serde_json::Value),
+    /// A plain-text body.
+    Text(u16, &'static str),
     /// Keep the connection open and never answer.
     Hang,
 }
@@ -123,14 +125,17 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Request>>, handler: &Handler) {
     };
     match handler(&request, count) {
         Reply::Json(status, value) => {
-            let body = value.to_string();
-            let mut stream = stream;
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
+            answer(stream, status, "application/json", &value.to_string())
         }
+        Reply::Text(status, body) => answer(stream, status, "text/plain", body),
         Reply::Hang => std::thread::sleep(Duration::from_secs(5)),
     }
+}
+
+fn answer(mut stream: TcpStream, status: u16, content_type: &str, body: &str) {
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
 }

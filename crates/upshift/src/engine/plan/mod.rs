@@ -70,6 +70,9 @@ pub fn make(
     if let Some(why) = inst.db.strategy_note() {
         reporter.note(why);
     }
+    if change != Change::Same && migrates_on_start(inst, RunKind::Upgrade) {
+        reporter.note("the server migrates its database schema as it starts: `start` runs the migration (there is no `migrate` step), so once `start` has run, a rollback depends on restoring the database backup taken by `backup-db`".into());
+    }
     let mut plan = Plan::new(RunKind::Upgrade, inst, from, to, release, None, steps);
     if let Some(figures) = state.latest_rehearsal()? {
         plan.add_rehearsal(figures);
@@ -279,6 +282,12 @@ fn choose(releases: &[Release], from: &Version, request: &Request) -> Result<Opt
 }
 
 /// The steps this instance's configuration calls for.
+/// Whether a run of `kind` upgrades the schema in `start`: an upgrade of a
+/// server that migrates itself as it starts.
+fn migrates_on_start(inst: &Instance, kind: RunKind) -> bool {
+    kind == RunKind::Upgrade && matches!(inst.loaded.file.migration, MigrationConfig::OnStart)
+}
+
 fn steps(inst: &Instance, state: &State, kind: RunKind) -> Result<Vec<PlannedStep>> {
     let cfg = &inst.loaded.file;
     let estimates = state.step_estimates()?;
@@ -307,7 +316,11 @@ fn steps(inst: &Instance, state: &State, kind: RunKind) -> Result<Vec<PlannedSte
             step,
             in_window: def.in_window,
             reversible: def.reversible(),
-            description: def.describe.to_string(),
+            description: match step {
+                StepKind::Start if migrates_on_start(inst, kind) => run::steps::START_MIGRATING,
+                _ => def.describe,
+            }
+            .to_string(),
             estimate_ms: estimates.get(step.name()).copied(),
             rehearsed_ms: None,
         })

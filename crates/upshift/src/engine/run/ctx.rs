@@ -1,12 +1,21 @@
 //! What a step sees while it runs, and what it hands back.
+//!
+//! Design decisions:
+//! - Template values (`{version}`, `{dir}`, `{from}`...) come from one
+//!   place, [`Ctx::vars`], and the direction the run is going decides them:
+//!   going forward they name the plan's target, while undoing they name the
+//!   version the undo brings back. The run kind is in the plan already (a
+//!   rollback run's target is the old version), so the same rule holds for
+//!   both. A step never builds its own values from `from`/`to`.
+//! - Undoing starts once ([`Ctx::turn_back`]) and never turns forward again.
 
 use super::report::NodeTiming;
 use super::{OnFailure, Report};
 use crate::engine::instance::Instance;
-use crate::engine::step_outputs::StepOutput;
 use crate::engine::plan::model::Plan;
 use crate::engine::state::State;
 use crate::engine::step::StepKind;
+use crate::engine::step_outputs::StepOutput;
 use crate::support::error::{Error, Result};
 use crate::support::events::{Event, Reporter};
 use crate::support::template::Vars;
@@ -22,7 +31,8 @@ pub struct Ctx<'a> {
     pub plan: &'a Plan,
     pub from: Version,
     pub to: Version,
-    pub vars: Vars,
+    /// Forward or undoing: what the template values name.
+    direction: Direction,
     pub reporter: &'a dyn Reporter,
     /// Outputs of the steps finished so far (from the journal on resume),
     /// as journaled: read them typed with [`Ctx::output`].
@@ -49,6 +59,15 @@ pub struct Ctx<'a> {
     pub current_step: String,
     /// Each node's part of the step running now (clusters only).
     pub node_timings: Vec<NodeTiming>,
+}
+
+/// Which way a run is going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    /// The plan's steps: towards its target.
+    Forward,
+    /// The undo steps: back to the version the run started from.
+    Undo,
 }
 
 /// A step that ended well.
@@ -107,7 +126,7 @@ impl<'a> Ctx<'a> {
             .map(|(i, s)| (s.step, i))
             .collect();
         Ctx {
-            vars: inst.vars(Some(&from), &to),
+            direction: Direction::Forward,
             inst,
             state,
             run_id,
@@ -128,6 +147,42 @@ impl<'a> Ctx<'a> {
             current_step: String::new(),
             node_timings: Vec::new(),
         }
+    }
+
+    /// From now on the run undoes what it did: templates name the version
+    /// the undo brings back.
+    pub fn turn_back(&mut self) {
+        self.direction = Direction::Undo;
+    }
+
+    /// The version the step running now brings the instance to: the plan's
+    /// target going forward, the version the run started from while undoing.
+    pub fn bringing(&self) -> &Version {
+        match self.direction {
+            Direction::Forward => &self.to,
+            Direction::Undo => &self.from,
+        }
+    }
+
+    /// The version the step running now leaves.
+    pub fn leaving(&self) -> &Version {
+        match self.direction {
+            Direction::Forward => &self.from,
+            Direction::Undo => &self.to,
+        }
+    }
+
+    /// Template values for every command, URL and query the step running
+    /// now renders: `{version}`, `{dir}` name [`Ctx::bringing`], `{from}`
+    /// names [`Ctx::leaving`].
+    pub fn vars(&self) -> Vars {
+        self.inst.vars(Some(self.leaving()), self.bringing())
+    }
+
+    /// Template values for the version running before the run changed
+    /// anything (what preflight checks).
+    pub fn vars_before(&self) -> Vars {
+        self.inst.vars(None, &self.from)
     }
 
     /// The journal sequence number of a planned step.

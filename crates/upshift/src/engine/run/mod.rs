@@ -190,6 +190,9 @@ fn replay(ctx: &mut Ctx) -> Result<bool> {
             .and_then(StepKind::from_name)
         {
             rolling_back = true;
+            ctx.report
+                .steps
+                .extend(StepReport::journaled(&step, steps::of(kind).in_window));
             journaled_window(ctx, &step.started_at, None);
             if finished {
                 ctx.undone.push(kind);
@@ -205,6 +208,9 @@ fn replay(ctx: &mut Ctx) -> Result<bool> {
         if !ctx.started.contains(&kind) {
             ctx.started.push(kind);
         }
+        ctx.report
+            .steps
+            .extend(StepReport::journaled(&step, steps::of(kind).in_window));
         if steps::of(kind).in_window {
             let closed = step.finished_at.as_deref();
             journaled_window(

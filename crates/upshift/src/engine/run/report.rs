@@ -1,7 +1,15 @@
 //! The result of a run, as the CLI prints it and `--json` emits it.
+//!
+//! Design decisions:
+//! - Time is counted where it was spent: every step that spent time in the
+//!   window has a row, a failed undo included, and so have the steps an
+//!   earlier command of the same run journaled (marked `earlier`), since
+//!   the window spans every command that worked on the run. What is left
+//!   of the window is time no step spent (between steps and commands).
 
 use super::Done;
 use crate::engine::plan::model::Plan;
+use crate::engine::state::{StepRecord, StepStatus};
 use crate::engine::step::StepKind;
 use crate::support::error::{Error, ErrorKind};
 use serde::{Deserialize, Serialize};
@@ -69,6 +77,9 @@ pub struct StepReport {
     /// Each node's part of the step (clusters only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<NodeTiming>,
+    /// Run by an earlier command of this run (read from the journal).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub earlier: bool,
 }
 
 /// One node's part of a step.
@@ -90,6 +101,41 @@ impl StepReport {
             failed: false,
             detail: done.detail.clone(),
             nodes: Vec::new(),
+            earlier: false,
+        }
+    }
+
+    /// A step an earlier command of the run journaled, if it took time.
+    pub(crate) fn journaled(record: &StepRecord, in_window: bool) -> Option<Self> {
+        Some(StepReport {
+            step: record.name.clone(),
+            ms: record.ms?,
+            in_window,
+            skipped: record.status == StepStatus::Skipped,
+            failed: record.status == StepStatus::Failed,
+            detail: record.error.clone().unwrap_or_default(),
+            nodes: Vec::new(),
+            earlier: true,
+        })
+    }
+
+    /// An undo that failed.
+    pub(crate) fn failed_undo(
+        step: StepKind,
+        in_window: bool,
+        ms: u64,
+        error: &Error,
+        nodes: Vec<NodeTiming>,
+    ) -> Self {
+        StepReport {
+            step: step.undo_name(),
+            ms,
+            in_window,
+            skipped: false,
+            failed: true,
+            detail: error.to_string(),
+            nodes,
+            earlier: false,
         }
     }
 
@@ -168,6 +214,7 @@ impl Report {
             failed: true,
             detail: error.to_string(),
             nodes,
+            earlier: false,
         });
         self.failed_step = Some(step);
         self.error = Some(error.chain());
@@ -175,12 +222,12 @@ impl Report {
     }
 
     /// Each in-window step's share of the window, in percent.
-    pub fn shares(&self) -> Vec<(&str, u64, f64)> {
+    pub fn shares(&self) -> Vec<(&StepReport, f64)> {
         let window = self.window_ms.unwrap_or(0).max(1) as f64;
         self.steps
             .iter()
             .filter(|s| s.in_window)
-            .map(|s| (s.step.as_str(), s.ms, 100.0 * s.ms as f64 / window))
+            .map(|s| (s, 100.0 * s.ms as f64 / window))
             .collect()
     }
 }

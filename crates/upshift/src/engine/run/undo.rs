@@ -13,6 +13,7 @@ use crate::support::interrupt;
 pub fn all(ctx: &mut Ctx, cause: Option<Error>) -> Result<super::Report> {
     // Going back is what brings the instance back: a signal stops nothing now.
     interrupt::rolling_back();
+    ctx.turn_back();
     let pending: Vec<StepKind> = ctx
         .started
         .iter()
@@ -45,14 +46,18 @@ pub fn all(ctx: &mut Ctx, cause: Option<Error>) -> Result<super::Report> {
         };
         ctx.next_seq += 1;
         let (ms, result) = journaled(ctx, slot, |ctx| steps::undo(step, ctx))?;
+        let in_window = steps::of(step).in_window;
+        let nodes = std::mem::take(&mut ctx.node_timings);
         match result {
             Ok(done) => {
-                let mut report = StepReport::undo(step, steps::of(step).in_window, ms, &done);
-                report.nodes = std::mem::take(&mut ctx.node_timings);
+                let mut report = StepReport::undo(step, in_window, ms, &done);
+                report.nodes = nodes;
                 ctx.report.steps.push(report);
                 ctx.undone.push(step);
             }
             Err(error) => {
+                let report = StepReport::failed_undo(step, in_window, ms, &error, nodes);
+                ctx.report.steps.push(report);
                 if ctx.force_undo {
                     forced.push(format!("{name}: {}", error.chain()));
                     continue;

@@ -4,9 +4,9 @@
 
 use super::def::{Step, Undo};
 use crate::engine::backup::{self, KeysOutcome};
-use crate::engine::step_outputs::{DbBackedUp, Exported, KeysBackedUp};
 use crate::engine::run::{Ctx, Done};
 use crate::engine::step::StepKind;
+use crate::engine::step_outputs::{DbBackedUp, Exported, KeysBackedUp};
 use crate::support::error::{Error, Result};
 
 pub const BACKUP_KEYS: Step = Step {

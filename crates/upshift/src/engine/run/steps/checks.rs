@@ -12,6 +12,7 @@ use crate::engine::run::nodes::on_nodes;
 use crate::engine::run::{Ctx, Done};
 use crate::engine::step::StepKind;
 use crate::support::error::{Error, Result};
+use crate::support::template::Vars;
 use crate::support::version::Version;
 
 pub const CHECKS: Step = Step {
@@ -23,15 +24,28 @@ pub const CHECKS: Step = Step {
 };
 
 fn apply(ctx: &mut Ctx) -> Result<Done> {
-    let to = ctx.to.clone();
-    verify(ctx, &to)
+    verify(ctx)
 }
 
-/// Runs every check, the instance's and every node's, expecting `version`.
-pub fn verify(ctx: &mut Ctx, version: &Version) -> Result<Done> {
+/// Runs every check, the instance's and every node's, expecting the
+/// version the run brings now (the restored one while undoing), templated
+/// for it.
+pub fn verify(ctx: &mut Ctx) -> Result<Done> {
+    let (version, vars) = (ctx.bringing().clone(), ctx.vars());
+    verify_as(ctx, &version, &vars)
+}
+
+/// Runs every check expecting the version running before the run changed
+/// anything (preflight), templated for it.
+pub fn verify_before(ctx: &mut Ctx) -> Result<Done> {
+    let (version, vars) = (ctx.from.clone(), ctx.vars_before());
+    verify_as(ctx, &version, &vars)
+}
+
+fn verify_as(ctx: &mut Ctx, version: &Version, vars: &Vars) -> Result<Done> {
     let outcomes = checks::run_here(
         ctx.inst,
-        &ctx.vars,
+        vars,
         &ctx.inst.loaded.file.checks,
         version,
         Patience::UntilDeadline,
@@ -40,16 +54,22 @@ pub fn verify(ctx: &mut Ctx, version: &Version) -> Result<Done> {
     fail_on(&outcomes, "")?;
     if ctx.inst.is_cluster() {
         let nodes = ctx.inst.all_nodes();
-        detail.push_str(&format!("; {}", self::nodes(ctx, &nodes, version)?));
+        detail.push_str(&format!("; {}", nodes_as(ctx, &nodes, version, vars)?));
     }
     Ok(Done::detail(detail))
 }
 
-/// Runs the own checks of `nodes`, in parallel, expecting `version`.
-pub fn nodes(ctx: &mut Ctx, nodes: &[&dyn Node], version: &Version) -> Result<String> {
-    let (inst, vars) = (ctx.inst, ctx.vars.clone());
+/// Runs the own checks of `nodes`, in parallel, expecting the version the
+/// run brings now.
+pub fn nodes(ctx: &mut Ctx, nodes: &[&dyn Node]) -> Result<String> {
+    let (version, vars) = (ctx.bringing().clone(), ctx.vars());
+    nodes_as(ctx, nodes, &version, &vars)
+}
+
+fn nodes_as(ctx: &mut Ctx, nodes: &[&dyn Node], version: &Version, vars: &Vars) -> Result<String> {
+    let inst = ctx.inst;
     let counts = on_nodes(ctx, nodes, |node| {
-        let outcomes = checks::of_node(inst, node, &vars, version, Patience::UntilDeadline)?;
+        let outcomes = checks::of_node(inst, node, vars, version, Patience::UntilDeadline)?;
         fail_on(&outcomes, &format!("{}: ", node.name()))?;
         Ok(outcomes.len())
     })?;

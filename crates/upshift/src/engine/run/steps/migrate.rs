@@ -25,7 +25,7 @@ fn apply(ctx: &mut Ctx) -> Result<Done> {
     };
     refuse_if_any_runs(ctx, &ctx.inst.all_nodes())?;
     let primary = ctx.inst.primary();
-    primary.run(run, &ctx.from, &ctx.to, *timeout, "migration")?;
+    primary.run(run, ctx.leaving(), ctx.bringing(), *timeout, "migration")?;
     Ok(Done::detail(format!(
         "`{}` succeeded on {}",
         run[0],

@@ -15,8 +15,11 @@ mod record;
 mod service;
 mod stage;
 mod switch;
+#[cfg(test)]
+mod templates;
 
 pub use def::{Act, Step, Undo};
+pub use service::START_MIGRATING;
 
 use super::{Ctx, Done};
 use crate::engine::step::StepKind;

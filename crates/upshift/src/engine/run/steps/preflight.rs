@@ -75,7 +75,7 @@ fn run(ctx: &mut Ctx) -> Result<Done> {
     let health = match rollback {
         true => "health not checked (rollback)".to_string(),
         false => {
-            super::checks::verify(ctx, &from)
+            super::checks::verify_before(ctx)
                 .map_err(|e| {
                     Error::input(format!(
                         "the server is not healthy before the upgrade: {}",

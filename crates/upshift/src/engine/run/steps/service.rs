@@ -29,6 +29,10 @@ pub const START: Step = Step {
     undo: Undo::Run(stop),
 };
 
+/// What `start` does where the server migrates its schema as it starts
+/// (`[migration] kind = "on-start"`): the plan then has no `migrate` step.
+pub const START_MIGRATING: &str = "start the new version, which upgrades the database schema as it starts (on a cluster: the first node, and check it)";
+
 pub const JOIN: Step = Step {
     kind: StepKind::Join,
     in_window: true,
@@ -65,7 +69,7 @@ fn stop_nodes(ctx: &mut Ctx, nodes: &[&dyn Node]) -> Result<usize> {
 
 fn start(ctx: &mut Ctx) -> Result<Done> {
     let primary = ctx.inst.primary();
-    let to = ctx.to.clone();
+    let to = ctx.bringing().clone();
     if matches!(ctx.inst.loaded.file.migration, MigrationConfig::OnStart)
         && ctx.plan.kind == RunKind::Upgrade
     {
@@ -86,7 +90,7 @@ fn start(ctx: &mut Ctx) -> Result<Done> {
         false => "service already running".to_string(),
     };
     if ctx.inst.is_cluster() {
-        let checked = super::checks::nodes(ctx, &[primary], &to)?;
+        let checked = super::checks::nodes(ctx, &[primary])?;
         detail.push_str(&format!("; {checked}"));
     } else if !started[0] {
         return Ok(Done::skipped(detail));
@@ -97,7 +101,7 @@ fn start(ctx: &mut Ctx) -> Result<Done> {
 /// `join`: the other nodes switch to the new version and start, in parallel.
 fn join(ctx: &mut Ctx) -> Result<Done> {
     let others: Vec<&dyn Node> = ctx.inst.all_nodes().split_off(1);
-    let to = ctx.to.clone();
+    let to = ctx.bringing().clone();
     on_nodes(ctx, &others, |node| {
         node.switch(&to)?;
         node.start(&to)
@@ -111,7 +115,7 @@ fn join(ctx: &mut Ctx) -> Result<Done> {
 /// Undo of `join`: the other nodes stop and switch back.
 fn leave(ctx: &mut Ctx) -> Result<Done> {
     let others: Vec<&dyn Node> = ctx.inst.all_nodes().split_off(1);
-    let from = ctx.from.clone();
+    let from = ctx.bringing().clone();
     on_nodes(ctx, &others, |node| {
         node.stop()?;
         node.switch(&from)
@@ -126,12 +130,11 @@ fn leave(ctx: &mut Ctx) -> Result<Done> {
 /// node (the old one, once `switch` is undone) and prove it works.
 fn restart_old(ctx: &mut Ctx) -> Result<Done> {
     let nodes = ctx.inst.all_nodes();
-    let from = ctx.from.clone();
-    // Templated for the old version: `{version}` and `{dir}` must not name
-    // the version being rolled back. A running service is only waited for
-    // (and its after_start hooks run).
+    let from = ctx.bringing().clone();
+    // Started and checked as the version undone to (see `Ctx::vars`). A
+    // running service is only waited for (and its after_start hooks run).
     on_nodes(ctx, &nodes, |node| node.start(&from))?;
-    let checked = super::checks::verify(ctx, &from)?;
+    let checked = super::checks::verify(ctx)?;
     Ok(Done::detail(format!(
         "{} running again; {}",
         from, checked.detail

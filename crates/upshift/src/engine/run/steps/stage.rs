@@ -11,10 +11,10 @@
 
 use super::def::{Step, Undo};
 use crate::drivers::node::Node;
-use crate::engine::step_outputs::Staged;
 use crate::engine::run::nodes::on_nodes;
 use crate::engine::run::{Ctx, Done};
 use crate::engine::step::StepKind;
+use crate::engine::step_outputs::Staged;
 use crate::support::error::{Error, Result};
 use crate::support::failpoint;
 
@@ -30,7 +30,7 @@ pub const STAGE: Step = Step {
 
 fn apply(ctx: &mut Ctx) -> Result<Done> {
     let inst = ctx.inst;
-    let to = ctx.to.clone();
+    let to = ctx.bringing().clone();
     let nodes = inst.all_nodes();
     let staged = on_nodes(ctx, &nodes, |node| node.is_staged(&to))?;
     let missing: Vec<&dyn Node> = nodes

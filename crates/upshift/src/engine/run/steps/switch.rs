@@ -19,7 +19,7 @@ pub const SWITCH: Step = Step {
 };
 
 fn apply(ctx: &mut Ctx) -> Result<Done> {
-    let to = ctx.to.clone();
+    let to = ctx.bringing().clone();
     let switched = on_nodes(ctx, &[ctx.inst.primary()], |node| {
         if node.current()?.as_ref() == Some(&to) {
             return Ok(false);
@@ -35,7 +35,7 @@ fn apply(ctx: &mut Ctx) -> Result<Done> {
 
 /// Undo of `switch`: point `current` at the old version again.
 fn back(ctx: &mut Ctx) -> Result<Done> {
-    let from = ctx.from.clone();
+    let from = ctx.bringing().clone();
     let switched = on_nodes(ctx, &ctx.inst.all_nodes(), |node| {
         if node.current()?.as_ref() == Some(&from) {
             return Ok(false);
