@@ -4,8 +4,8 @@
 
 use crate::drivers::keys::KeyBundle;
 use crate::engine::instance::Instance;
-use crate::engine::step_outputs::{DbBackedUp, StepOutput};
 use crate::engine::state::{BackupKind, BackupRecord, NewBackup, State, StepStatus};
+use crate::engine::step_outputs::{DbBackedUp, StepOutput};
 use crate::support::error::{Context, Error, Result};
 use crate::support::fsutil;
 use crate::support::version::Version;

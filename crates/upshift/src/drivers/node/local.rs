@@ -127,7 +127,11 @@ impl Node for LocalNode {
         fsutil::free_space(self.install.root())
     }
 
-    fn describe_service(&self) -> String {
-        self.service.describe()
+    fn describe_service(&self, version: Option<&Version>) -> String {
+        let vars = match version {
+            Some(v) => self.vars(None, v),
+            None => self.install.node_vars(&self.base),
+        };
+        self.service.describe(&vars)
     }
 }

@@ -65,8 +65,10 @@ pub trait Node: std::fmt::Debug + Send + Sync {
     ) -> Result<()>;
     /// Bytes free where its versions are unpacked.
     fn free_space(&self) -> Result<u64>;
-    /// The service driver, for messages.
-    fn describe_service(&self) -> String;
+    /// The service driver, for messages: its command rendered for
+    /// `version` (or, without one, with the placeholders every version
+    /// shares).
+    fn describe_service(&self, version: Option<&Version>) -> String;
 }
 
 /// What one node's part of a step gave, and how long it took.

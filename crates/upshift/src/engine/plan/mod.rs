@@ -307,7 +307,7 @@ fn steps(inst: &Instance, state: &State, kind: RunKind) -> Result<Vec<PlannedSte
             step,
             in_window: def.in_window,
             reversible: def.reversible(),
-            description: def.describe.to_string(),
+            description: def.describe(kind).to_string(),
             estimate_ms: estimates.get(step.name()).copied(),
             rehearsed_ms: None,
         })

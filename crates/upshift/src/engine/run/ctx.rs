@@ -3,10 +3,10 @@
 use super::report::NodeTiming;
 use super::{OnFailure, Report};
 use crate::engine::instance::Instance;
-use crate::engine::step_outputs::StepOutput;
 use crate::engine::plan::model::Plan;
 use crate::engine::state::State;
 use crate::engine::step::StepKind;
+use crate::engine::step_outputs::StepOutput;
 use crate::support::error::{Error, Result};
 use crate::support::events::{Event, Reporter};
 use crate::support::template::Vars;

@@ -2,7 +2,7 @@
 //! first node, and only once every node is proven stopped: a node still
 //! running against a database being upgraded is how clusters get corrupted.
 
-use super::def::{Step, Undo};
+use super::def::{Step, Undo, Words};
 use crate::config::MigrationConfig;
 use crate::drivers::node::Node;
 use crate::engine::run::nodes::on_nodes;
@@ -14,7 +14,7 @@ use crate::support::error::{Error, Result};
 pub const MIGRATE: Step = Step {
     kind: StepKind::Migrate,
     in_window: true,
-    describe: "upgrade the database schema, once, with every node stopped",
+    words: Words::Same("upgrade the database schema, once, with every node stopped"),
     apply,
     undo: Undo::With(StepKind::BackupDb),
 };
@@ -26,9 +26,9 @@ fn apply(ctx: &mut Ctx) -> Result<Done> {
     refuse_if_any_runs(ctx, &ctx.inst.all_nodes())?;
     let primary = ctx.inst.primary();
     primary.run(run, &ctx.from, &ctx.to, *timeout, "migration")?;
+    let program = ctx.inst.vars(Some(&ctx.from), &ctx.to).render(&run[0]);
     Ok(Done::detail(format!(
-        "`{}` succeeded on {}",
-        run[0],
+        "`{program}` succeeded on {}",
         primary.name()
     )))
 }
