@@ -64,6 +64,19 @@ fn demo_with_nodes_upgrades_a_local_cluster() {
         .find(|s| s["step"] == "join")
         .expect("a join step");
     assert_eq!(join["nodes"].as_array().map(Vec::len), Some(2));
+    // The migration runs once, on the first node: the others, only asked
+    // whether they still run, did no part of it.
+    let migrate = steps
+        .iter()
+        .find(|s| s["step"] == "migrate")
+        .expect("a migrate step");
+    let migrated_on: Vec<&str> = migrate["nodes"]
+        .as_array()
+        .expect("the migrate step's nodes")
+        .iter()
+        .filter_map(|n| n["node"].as_str())
+        .collect();
+    assert_eq!(migrated_on, ["node-1"], "{migrate}");
     let status = assert_cmd::Command::cargo_bin("upshift")
         .unwrap()
         .arg("-c")

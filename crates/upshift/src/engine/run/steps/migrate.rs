@@ -5,7 +5,7 @@
 use super::def::{Step, Undo, Words};
 use crate::config::MigrationConfig;
 use crate::drivers::node::Node;
-use crate::engine::run::nodes::on_nodes;
+use crate::engine::run::nodes::{ask_nodes, on_nodes};
 use crate::engine::run::{Ctx, Done};
 use crate::engine::step::StepKind;
 use crate::support::error::{Error, Result};
@@ -25,7 +25,10 @@ fn apply(ctx: &mut Ctx) -> Result<Done> {
     };
     refuse_if_any_runs(ctx, &ctx.inst.all_nodes())?;
     let primary = ctx.inst.primary();
-    primary.run(run, &ctx.from, &ctx.to, *timeout, "migration")?;
+    let (from, to) = (ctx.from.clone(), ctx.to.clone());
+    on_nodes(ctx, &[primary], |node| {
+        node.run(run, &from, &to, *timeout, "migration")
+    })?;
     let program = ctx.inst.vars(Some(&ctx.from), &ctx.to).render(&run[0]);
     Ok(Done::detail(format!(
         "`{program}` succeeded on {}",
@@ -34,12 +37,13 @@ fn apply(ctx: &mut Ctx) -> Result<Done> {
 }
 
 /// On a cluster, refuses to go on while any of `nodes` runs: the database
-/// is about to be upgraded.
-pub fn refuse_if_any_runs(ctx: &mut Ctx, nodes: &[&dyn Node]) -> Result<()> {
+/// is about to be upgraded. Only asked, so not reported as each node's
+/// part of the step: the migration runs on the first node alone.
+pub fn refuse_if_any_runs(ctx: &Ctx, nodes: &[&dyn Node]) -> Result<()> {
     if !ctx.inst.is_cluster() {
         return Ok(());
     }
-    let running = on_nodes(ctx, nodes, |node| node.is_running())?;
+    let running = ask_nodes(nodes, |node| node.is_running())?;
     let names: Vec<&str> = nodes
         .iter()
         .zip(&running)
