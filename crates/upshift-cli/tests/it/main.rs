@@ -17,3 +17,4 @@ mod rollback;
 mod secrets;
 mod support;
 mod upgrade;
+mod words;
