@@ -12,6 +12,7 @@ mod json;
 mod logs;
 mod mariadb;
 mod octopus;
+mod pictures;
 mod postgres;
 mod rollback;
 mod secrets;
