@@ -77,6 +77,12 @@ fn demo_with_nodes_upgrades_a_local_cluster() {
         .filter_map(|n| n["node"].as_str())
         .collect();
     assert_eq!(migrated_on, ["node-1"], "{migrate}");
+    let program = dir.join("node-1/versions/2026.2.0/bin/sample-server");
+    assert_eq!(
+        migrate["detail"],
+        format!("`{}` succeeded on node-1", program.display()),
+        "the detail names the command as it ran on node-1"
+    );
     let status = assert_cmd::Command::cargo_bin("upshift")
         .unwrap()
         .arg("-c")

@@ -118,9 +118,13 @@ impl Node for LocalNode {
         timeout: Duration,
         what: &str,
     ) -> Result<()> {
-        let argv = self.vars(Some(from), to).render_all(argv);
+        let argv = self.render(argv, from, to);
         cmd::run_ok(&argv, &self.instance_dir, timeout, what)?;
         Ok(())
+    }
+
+    fn render(&self, argv: &[String], from: &Version, to: &Version) -> Vec<String> {
+        self.vars(Some(from), to).render_all(argv)
     }
 
     fn free_space(&self) -> Result<u64> {

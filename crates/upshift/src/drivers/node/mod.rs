@@ -63,6 +63,9 @@ pub trait Node: std::fmt::Debug + Send + Sync {
         timeout: Duration,
         what: &str,
     ) -> Result<()>;
+    /// A command of the instance file (`argv`, a template) as it runs
+    /// there for an upgrade `from` -> `to`: for messages that name it.
+    fn render(&self, argv: &[String], from: &Version, to: &Version) -> Vec<String>;
     /// Bytes free where its versions are unpacked.
     fn free_space(&self) -> Result<u64>;
     /// The service driver, for messages: its command rendered for

@@ -299,6 +299,11 @@ impl Node for RemoteNode {
         Ok(())
     }
 
+    /// Rendered as the agent renders it: the node's own root.
+    fn render(&self, argv: &[String], from: &Version, to: &Version) -> Vec<String> {
+        self.seen.render(argv, from, to)
+    }
+
     fn free_space(&self) -> Result<u64> {
         self.call_as(Op::FreeSpace)
     }

@@ -29,9 +29,10 @@ fn apply(ctx: &mut Ctx) -> Result<Done> {
     on_nodes(ctx, &[primary], |node| {
         node.run(run, &from, &to, *timeout, "migration")
     })?;
-    let program = ctx.inst.vars(Some(&ctx.from), &ctx.to).render(&run[0]);
+    let argv = primary.render(run, &from, &to);
     Ok(Done::detail(format!(
-        "`{program}` succeeded on {}",
+        "`{}` succeeded on {}",
+        argv[0],
         primary.name()
     )))
 }
