@@ -13,6 +13,14 @@ status`), also a run stopped by a signal with --on-failure stop; 128+N
 exited at once on signal N: no run in flight, or a second signal aborted
 one (`upshift resume` or `upshift rollback` settles it).";
 
+/// Under `demo --help`: the global options it has no use for (clap cannot
+/// hide a global option for one subcommand).
+#[cfg(feature = "demo")]
+const DEMO_IGNORES: &str = "\
+-c/--config and --state-dir are ignored: the demo writes its own instance
+file and state folder, in DIR with --keep, else in a temporary folder that
+is removed at the end.";
+
 /// Upgrade a self-hosted server in place: planned, journaled, verified.
 #[derive(Debug, Parser)]
 #[command(name = "upshift", version, about, after_help = EXIT_CODES)]
@@ -76,6 +84,7 @@ pub enum Command {
     Check,
     /// Upgrade a throwaway sample server, for real.
     #[cfg(feature = "demo")]
+    #[command(after_help = DEMO_IGNORES)]
     Demo(DemoArgs),
     /// Make a test instance from production's latest verified backup.
     Clone(CloneArgs),
@@ -246,14 +255,15 @@ impl From<ServiceAction> for upshift::operations::service::ServiceAction {
 #[cfg(feature = "demo")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Keep the demo instance in DIR (instance file, data, backups).
-    #[arg(long)]
+    /// Keep the demo instance in DIR (instance file, data, backups) and
+    /// the server running.
+    #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
-    /// Make the upgrade fail on purpose.
-    #[arg(long = "break", value_enum)]
+    /// Make the upgrade fail on purpose, to watch it rolled back.
+    #[arg(long = "break", value_enum, value_name = "KIND")]
     pub brk: Option<DemoBreak>,
     /// A cluster of N nodes sharing one database.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub nodes: u16,
 }
 

@@ -7,8 +7,9 @@
 //! `--nodes N` it is a cluster of N local nodes sharing one database. With
 //! `--keep DIR` everything stays (and the server keeps running) so other
 //! commands can be tried on it; otherwise the server is stopped and the
-//! folder removed. The commands it suggests are shell-quoted, so they run
-//! as printed whatever the folder's name.
+//! folder removed, and it says so. The commands it suggests name this very
+//! binary and are shell-quoted, so they run as printed whatever the folder's
+//! name and whether or not `upshift` is on PATH.
 
 use crate::cli::{DemoArgs, DemoBreak};
 use crate::output::{errln, outln};
@@ -35,7 +36,7 @@ pub fn run(args: &DemoArgs, json: bool) -> Result<i32> {
             ))
         })?,
     };
-    let (_temp, dir) = folder(args.keep.as_deref())?;
+    let (temp, dir) = folder(args.keep.as_deref())?;
     let cluster = match args.nodes {
         1 => Vec::new(),
         n => vec![NodeSpec::local(); usize::from(n)],
@@ -58,7 +59,7 @@ pub fn run(args: &DemoArgs, json: bool) -> Result<i32> {
         .map_err(|e| Error::failed(format!("demo setup: {e:#}")))?;
     let inst = Instance::open(&fx.instance_file, None)?;
     let current = inst.current_version()?;
-    let _stop = StopOnDrop {
+    let stop = StopOnDrop {
         inst: &inst,
         keep: args.keep.is_some(),
     };
@@ -73,23 +74,49 @@ pub fn run(args: &DemoArgs, json: bool) -> Result<i32> {
     }
     let report = prepared.carry_out(&inst, &progress)?;
     let code = report::emit(&report, json);
-    if !json {
-        if let Some(keep) = &args.keep {
-            outln!(
-                "\nkept in {}; the server is still running. Try:",
-                keep.display()
-            );
-            let file = fx.instance_file.to_string_lossy();
-            for command in [&["status"][..], &["backups", "list"]] {
-                let head = ["upshift", "-c", &file];
-                // A path with a NUL cannot be printed as a shell word at all.
-                if let Ok(line) = shlex::try_join(head.iter().chain(command).copied()) {
-                    outln!("  {line}");
-                }
+    match temp {
+        None if !json => kept(&dir, &fx.instance_file),
+        None => {}
+        Some(temp) => {
+            stop.now()?;
+            temp.close().map_err(|e| {
+                Error::failed(format!("cannot remove the demo folder {}", dir.display()))
+                    .caused_by(e)
+                    .hint("remove it by hand; nothing runs from it any more")
+            })?;
+            if !json {
+                outln!(
+                    "\ncleaned up: the sample server is stopped and {} removed",
+                    dir.display()
+                );
             }
         }
     }
     Ok(code)
+}
+
+/// Says where the kept demo is, what to try on it and how to stop it, as
+/// commands that run as printed: this very binary (`upshift` may not be on
+/// PATH after a build), shell-quoted.
+fn kept(dir: &Path, instance_file: &Path) {
+    outln!(
+        "\nkept in {}; the server is still running. Try:",
+        dir.display()
+    );
+    let program = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("upshift"));
+    let program = program.to_string_lossy();
+    let file = instance_file.to_string_lossy();
+    let head = [&*program, "-c", &*file];
+    let line = |command: &[&str]| shlex::try_join(head.iter().chain(command).copied());
+    for command in [&["status"][..], &["backups", "list"]] {
+        // A path with a NUL cannot be printed as a shell word at all.
+        if let Ok(line) = line(command) {
+            outln!("  {line}");
+        }
+    }
+    if let Ok(line) = line(&["service", "stop"]) {
+        outln!("stop the server when done:\n  {line}");
+    }
 }
 
 /// The demo folder: `--keep DIR` (must be empty or new) or a temporary one.
@@ -161,6 +188,17 @@ fn queue_work(inst: &Instance, base_url: &str) -> Result<()> {
 struct StopOnDrop<'a> {
     inst: &'a Instance,
     keep: bool,
+}
+
+impl StopOnDrop<'_> {
+    /// Stops every node now, and says so if one cannot be stopped.
+    fn now(mut self) -> Result<()> {
+        self.keep = true;
+        for node in &self.inst.nodes {
+            node.stop()?;
+        }
+        Ok(())
+    }
 }
 
 impl Drop for StopOnDrop<'_> {

@@ -291,3 +291,26 @@ fn too_little_disk_for_the_backup_is_refused() {
         },
     );
 }
+
+#[test]
+fn a_missing_instance_file_says_how_to_get_one() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("upshift")
+        .unwrap()
+        .arg("status")
+        .current_dir(empty.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot read instance file upshift.toml"),
+        "{stderr}"
+    );
+    for way in ["upshift init --product", "-c FILE"] {
+        assert!(
+            stderr.contains("hint:") && stderr.contains(way),
+            "no `{way}` in the hint: {stderr}"
+        );
+    }
+}

@@ -64,6 +64,25 @@ fn demo_with_nodes_upgrades_a_local_cluster() {
         .find(|s| s["step"] == "join")
         .expect("a join step");
     assert_eq!(join["nodes"].as_array().map(Vec::len), Some(2));
+    // The migration runs once, on the first node: the others, only asked
+    // whether they still run, did no part of it.
+    let migrate = steps
+        .iter()
+        .find(|s| s["step"] == "migrate")
+        .expect("a migrate step");
+    let migrated_on: Vec<&str> = migrate["nodes"]
+        .as_array()
+        .expect("the migrate step's nodes")
+        .iter()
+        .filter_map(|n| n["node"].as_str())
+        .collect();
+    assert_eq!(migrated_on, ["node-1"], "{migrate}");
+    let program = dir.join("node-1/versions/2026.2.0/bin/sample-server");
+    assert_eq!(
+        migrate["detail"],
+        format!("`{}` succeeded on node-1", program.display()),
+        "the detail names the command as it ran on node-1"
+    );
     let status = assert_cmd::Command::cargo_bin("upshift")
         .unwrap()
         .arg("-c")
@@ -109,4 +128,74 @@ fn an_upshift_installed_on_its_own_demos_from_any_folder() {
     // The release it installed carries upshift itself as the sample server.
     let served = std::fs::read(dir.join("server/versions/2026.2.0/bin/sample-server")).unwrap();
     assert_eq!(served, std::fs::read(&upshift).unwrap());
+}
+
+/// `upshift <args>` run as a newcomer would (human output), which must
+/// exit 0; its stdout.
+fn human(args: &[&str], tmp: &Path) -> String {
+    let out = assert_cmd::Command::cargo_bin("upshift")
+        .unwrap()
+        .args(args)
+        .env("TMPDIR", tmp)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn a_kept_demo_says_how_to_stop_its_server_and_that_command_does() {
+    let keep = tempfile::tempdir().unwrap();
+    let dir = keep.path().join("demo");
+    let pidfile = dir.join("run/server.pid");
+    let _stop = testkit::StopGuard(pidfile.clone());
+    let stdout = human(&["demo", "--keep", dir.to_str().unwrap()], keep.path());
+    let (_, after) = stdout
+        .split_once("stop the server when done:\n")
+        .unwrap_or_else(|| panic!("no stop command in: {stdout}"));
+    let argv = shlex::split(after.lines().next().unwrap().trim()).unwrap();
+    assert!(pidfile.exists(), "the kept server is not running");
+    let stopped = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .current_dir(keep.path())
+        .output()
+        .unwrap();
+    assert!(stopped.status.success(), "{argv:?}: {stopped:?}");
+    assert!(!pidfile.exists(), "{argv:?} did not stop the server");
+}
+
+#[test]
+fn a_demo_not_kept_says_it_cleaned_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stdout = human(&["demo"], tmp.path());
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("cleaned up: "))
+        .unwrap_or_else(|| panic!("no clean-up line in: {stdout}"));
+    let removed = line
+        .strip_suffix(" removed")
+        .and_then(|l| l.rsplit_once(" and "))
+        .map(|(_, dir)| Path::new(dir).to_path_buf())
+        .unwrap_or_else(|| panic!("no folder named in: {line}"));
+    assert!(removed.starts_with(tmp.path()), "{line}");
+    assert!(!removed.exists(), "{line}, but it is there");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn demo_help_names_its_values_and_what_it_ignores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let help = human(&["demo", "--help"], tmp.path());
+    for expected in ["--keep <DIR>", "--break <KIND>", "--nodes <N>"] {
+        assert!(help.contains(expected), "no `{expected}` in: {help}");
+    }
+    assert!(
+        help.contains("-c/--config and --state-dir are ignored"),
+        "{help}"
+    );
 }

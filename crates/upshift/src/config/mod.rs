@@ -101,10 +101,20 @@ pub struct Loaded {
     pub text: String,
 }
 
+/// What to do when there is no instance file where one was looked for.
+const MISSING_HINT: &str = "write one with `upshift init --product octopus|generic|sample` (see docs/instance-file.md), or name yours with `-c FILE`";
+
 /// Reads, parses and checks an instance file.
 pub fn load(path: &Path) -> Result<Loaded> {
-    let text = std::fs::read_to_string(path)
-        .input_context(|| format!("cannot read instance file {}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let missing = e.kind() == std::io::ErrorKind::NotFound;
+        let error =
+            Error::input(format!("cannot read instance file {}", path.display())).caused_by(e);
+        match missing {
+            true => error.hint(MISSING_HINT),
+            false => error,
+        }
+    })?;
     let path =
         std::path::absolute(path).input_context(|| format!("cannot resolve {}", path.display()))?;
     parse(&text, &path)

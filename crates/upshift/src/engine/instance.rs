@@ -86,7 +86,6 @@ impl Instance {
                 Ok(match Host::parse(&node.host)? {
                     Host::Local => Box::new(self.make_local(Some(node))),
                     Host::Ssh { user, host, port } => {
-                        let service = node.service.as_ref().unwrap_or(&cfg.service);
                         Box::new(RemoteNode::new(crate::drivers::node::remote::RemoteSpec {
                             name: &node.name,
                             user: user.as_deref(),
@@ -94,8 +93,7 @@ impl Instance {
                             port,
                             root: self.node_root(node),
                             checks: &node.checks,
-                            service: service::from_config(service, &self.loaded.dir, &self.client)
-                                .describe(),
+                            seen: self.make_local(Some(node)),
                             ssh: &cfg.ssh,
                             file: &self.loaded.text,
                             path: &self.loaded.path,

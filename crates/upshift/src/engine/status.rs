@@ -101,14 +101,14 @@ fn nodes(inst: &Instance) -> Vec<NodeStatus> {
         .zip(asked)
         .map(|(node, asked)| {
             let (version, running, error) = match asked.result {
-                Ok((version, running)) => (version.map(|v| v.to_string()), Some(running), None),
+                Ok((version, running)) => (version, Some(running), None),
                 Err(e) => (None, None, Some(e.chain())),
             };
             NodeStatus {
                 name: node.name().to_string(),
                 location: node.describe(),
-                service: node.describe_service(),
-                version,
+                service: node.describe_service(version.as_ref()),
+                version: version.map(|v| v.to_string()),
                 running,
                 error,
             }

@@ -136,14 +136,15 @@ fn act(nodes: &[&dyn Node], action: ServiceAction) -> Option<Error> {
 
 /// Every node's service as it is now.
 fn status(nodes: &[&dyn Node]) -> Vec<NodeService> {
-    let asked = node::each(nodes, |node| node.is_running());
+    let asked = node::each(nodes, |node| Ok((node.is_running()?, node.current()?)));
     nodes
         .iter()
         .zip(asked)
         .map(|(node, asked)| NodeService {
             name: node.name().to_string(),
-            service: node.describe_service(),
-            running: asked.result.as_ref().ok().copied(),
+            service: node
+                .describe_service(asked.result.as_ref().ok().and_then(|(_, v)| v.as_ref())),
+            running: asked.result.as_ref().ok().map(|(running, _)| *running),
             error: asked.result.err().map(|e| e.chain()),
         })
         .collect()

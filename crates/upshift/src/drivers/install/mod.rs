@@ -53,15 +53,22 @@ enum Method {
 }
 
 impl Install {
+    /// `base` plus the placeholders that hold for every version installed
+    /// here: `{root}` and `{current}`.
+    pub fn node_vars(&self, base: &Vars) -> Vars {
+        let mut vars = base.clone();
+        let root = self.root();
+        vars.set("root", root.display().to_string())
+            .set("current", root.join("current").display().to_string());
+        vars
+    }
+
     /// `base` plus the placeholders of version `to` installed here:
     /// `{version}`, `{dir}`, `{root}`, `{current}` and, with `from`, `{from}`.
     pub fn version_vars(&self, base: &Vars, from: Option<&Version>, to: &Version) -> Vars {
-        let mut vars = base.clone();
-        let root = self.root();
+        let mut vars = self.node_vars(base);
         vars.set("version", to.to_string())
-            .set("dir", self.version_dir(to).display().to_string())
-            .set("root", root.display().to_string())
-            .set("current", root.join("current").display().to_string());
+            .set("dir", self.version_dir(to).display().to_string());
         if let Some(from) = from {
             vars.set("from", from.to_string());
         }

@@ -118,16 +118,24 @@ impl Node for LocalNode {
         timeout: Duration,
         what: &str,
     ) -> Result<()> {
-        let argv = self.vars(Some(from), to).render_all(argv);
+        let argv = self.render(argv, from, to);
         cmd::run_ok(&argv, &self.instance_dir, timeout, what)?;
         Ok(())
+    }
+
+    fn render(&self, argv: &[String], from: &Version, to: &Version) -> Vec<String> {
+        self.vars(Some(from), to).render_all(argv)
     }
 
     fn free_space(&self) -> Result<u64> {
         fsutil::free_space(self.install.root())
     }
 
-    fn describe_service(&self) -> String {
-        self.service.describe()
+    fn describe_service(&self, version: Option<&Version>) -> String {
+        let vars = match version {
+            Some(v) => self.vars(None, v),
+            None => self.install.node_vars(&self.base),
+        };
+        self.service.describe(&vars)
     }
 }

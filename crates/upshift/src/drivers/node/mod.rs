@@ -63,10 +63,15 @@ pub trait Node: std::fmt::Debug + Send + Sync {
         timeout: Duration,
         what: &str,
     ) -> Result<()>;
+    /// A command of the instance file (`argv`, a template) as it runs
+    /// there for an upgrade `from` -> `to`: for messages that name it.
+    fn render(&self, argv: &[String], from: &Version, to: &Version) -> Vec<String>;
     /// Bytes free where its versions are unpacked.
     fn free_space(&self) -> Result<u64>;
-    /// The service driver, for messages.
-    fn describe_service(&self) -> String;
+    /// The service driver, for messages: its command rendered for
+    /// `version` (or, without one, with the placeholders every version
+    /// shares).
+    fn describe_service(&self, version: Option<&Version>) -> String;
 }
 
 /// What one node's part of a step gave, and how long it took.

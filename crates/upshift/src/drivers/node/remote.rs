@@ -11,7 +11,7 @@
 use super::protocol::{Op, Reply, Request};
 use super::session::{Ended, Session};
 use super::ssh::{ControlDir, Ssh};
-use super::Node;
+use super::{LocalNode, Node};
 use crate::config::{CheckConfig, SshConfig};
 use crate::drivers::checks::CheckOutcome;
 use crate::drivers::db::Database;
@@ -31,7 +31,9 @@ pub struct RemoteNode {
     /// The install root on the node.
     root: PathBuf,
     checks: Vec<CheckConfig>,
-    service: String,
+    /// The node as the instance file describes it, for messages only: the
+    /// agent on the node drives it.
+    seen: LocalNode,
     /// The instance file's text and path, sent with every request.
     file: String,
     path: PathBuf,
@@ -55,7 +57,8 @@ pub struct RemoteSpec<'a> {
     pub port: Option<u16>,
     pub root: &'a Path,
     pub checks: &'a [CheckConfig],
-    pub service: String,
+    /// The node as the instance file describes it, for messages.
+    pub seen: LocalNode,
     pub ssh: &'a SshConfig,
     pub file: &'a str,
     pub path: &'a Path,
@@ -71,7 +74,7 @@ impl RemoteNode {
             ssh: Ssh::new(spec.user, spec.host, spec.port, spec.ssh, spec.control_dir),
             root: spec.root.to_path_buf(),
             checks: spec.checks.to_vec(),
-            service: spec.service,
+            seen: spec.seen,
             file: spec.file.to_string(),
             path: spec.path.to_path_buf(),
             state_dir: spec.state_dir.to_path_buf(),
@@ -296,12 +299,17 @@ impl Node for RemoteNode {
         Ok(())
     }
 
+    /// Rendered as the agent renders it: the node's own root.
+    fn render(&self, argv: &[String], from: &Version, to: &Version) -> Vec<String> {
+        self.seen.render(argv, from, to)
+    }
+
     fn free_space(&self) -> Result<u64> {
         self.call_as(Op::FreeSpace)
     }
 
-    fn describe_service(&self) -> String {
-        format!("{} on {}", self.service, self.name)
+    fn describe_service(&self, version: Option<&Version>) -> String {
+        format!("{} on {}", self.seen.describe_service(version), self.name)
     }
 }
 

@@ -129,8 +129,11 @@ impl Service for Commands {
             .success())
     }
 
-    fn describe(&self) -> String {
-        format!("commands (start `{}`)", self.start.join(" "))
+    fn describe(&self, vars: &Vars) -> String {
+        format!(
+            "commands (start `{}`)",
+            vars.render_all(&self.start).join(" ")
+        )
     }
 }
 

@@ -36,8 +36,9 @@ pub trait Service: std::fmt::Debug + Send + Sync {
     fn stop(&self) -> Result<()>;
     /// Whether the service runs now.
     fn is_running(&self) -> Result<bool>;
-    /// For messages and plans: the driver and what it drives.
-    fn describe(&self) -> String;
+    /// For messages and plans: the driver and what it drives, its command
+    /// rendered with `vars`.
+    fn describe(&self, vars: &Vars) -> String;
 }
 
 /// The driver the instance file names. Commands run in `instance_dir`.

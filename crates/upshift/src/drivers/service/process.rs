@@ -127,10 +127,10 @@ impl Service for Process {
         Ok(self.running()?.is_some())
     }
 
-    fn describe(&self) -> String {
+    fn describe(&self, vars: &Vars) -> String {
         format!(
             "process `{}` (pidfile {})",
-            self.argv.join(" "),
+            vars.render_all(&self.argv).join(" "),
             self.pidfile.display()
         )
     }

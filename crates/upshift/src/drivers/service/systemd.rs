@@ -115,7 +115,7 @@ impl Service for Systemd {
         Ok(out.status.success())
     }
 
-    fn describe(&self) -> String {
+    fn describe(&self, _vars: &Vars) -> String {
         format!("systemd unit {}", self.unit)
     }
 }

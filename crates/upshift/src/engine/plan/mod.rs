@@ -318,7 +318,7 @@ fn steps(inst: &Instance, state: &State, kind: RunKind) -> Result<Vec<PlannedSte
             reversible: def.reversible(),
             description: match step {
                 StepKind::Start if migrates_on_start(inst, kind) => run::steps::START_MIGRATING,
-                _ => def.describe,
+                _ => def.describe(kind),
             }
             .to_string(),
             estimate_ms: estimates.get(step.name()).copied(),

@@ -45,10 +45,8 @@ pub fn on_nodes<'n, T: Send>(
     if let Some(error) = journal_error {
         return Err(error);
     }
-    let mut values = Vec::new();
-    let mut failures: Vec<(String, Error)> = Vec::new();
-    for done in results {
-        if journal {
+    if journal {
+        for done in &results {
             let (ok, detail) = match &done.result {
                 Ok(_) => (true, "done".to_string()),
                 Err(e) => (false, e.chain()),
@@ -69,6 +67,26 @@ pub fn on_nodes<'n, T: Send>(
                 }),
             }
         }
+    }
+    collect(results)
+}
+
+/// Asks `nodes` in parallel, outside the journal and the per-node timings:
+/// for a look that changes nothing (is it running?), so that a node
+/// merely asked is not reported as having done the step.
+pub fn ask_nodes<'n, T: Send>(
+    nodes: &[&'n dyn Node],
+    op: impl Fn(&'n dyn Node) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    collect(node::each(nodes, op))
+}
+
+/// Each node's value in order; or one error naming every node that failed.
+fn collect<T>(results: Vec<node::NodeResult<T>>) -> Result<Vec<T>> {
+    let of = results.len();
+    let mut values = Vec::new();
+    let mut failures: Vec<(String, Error)> = Vec::new();
+    for done in results {
         match done.result {
             Ok(value) => values.push(value),
             Err(e) => failures.push((done.node, e)),
@@ -77,7 +95,7 @@ pub fn on_nodes<'n, T: Send>(
     if failures.is_empty() {
         return Ok(values);
     }
-    Err(combine(failures, nodes.len()))
+    Err(combine(failures, of))
 }
 
 /// One error for the nodes that failed: unreachable if any node was.

@@ -288,13 +288,13 @@ fn build(
         serde_json::to_vec_pretty(&marker).context(|| "cannot encode the clone marker".into())?;
     fsutil::atomic_write(&dir.join(MARKER), &marker, 0o600)?;
     isolate(clone, cfg, reporter)?;
+    let clone_vars = clone.current_vars()?;
     reporter.note(format!(
         "clone {}: starting {}",
         parts.name,
-        clone.service.describe()
+        clone.service.describe(&clone_vars)
     ));
     made.started = true;
-    let clone_vars = clone.current_vars()?;
     clone.service.start(&clone_vars)?;
     let ctx = CheckContext {
         client: &clone.client,

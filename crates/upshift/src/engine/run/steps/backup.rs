@@ -2,7 +2,7 @@
 //! the database (inside the window, with the service stopped); restoring
 //! the database (undo of the backup, and a rollback run's own step).
 
-use super::def::{Step, Undo};
+use super::def::{Step, Undo, Words};
 use crate::engine::backup::{self, KeysOutcome};
 use crate::engine::run::{Ctx, Done};
 use crate::engine::step::StepKind;
@@ -12,7 +12,7 @@ use crate::support::error::{Error, Result};
 pub const BACKUP_KEYS: Step = Step {
     kind: StepKind::BackupKeys,
     in_window: false,
-    describe: "back up the keys into an encrypted bundle (when they changed)",
+    words: Words::Same("back up the keys into an encrypted bundle (when they changed)"),
     apply: keys,
     undo: Undo::Kept,
 };
@@ -20,7 +20,10 @@ pub const BACKUP_KEYS: Step = Step {
 pub const BACKUP_DB: Step = Step {
     kind: StepKind::BackupDb,
     in_window: true,
-    describe: "back up the database and verify the backup",
+    words: Words::ByKind {
+        upgrade: "back up the database and verify the backup",
+        rollback: "back up the database as it is now (its newer data) and verify the backup",
+    },
     apply: database,
     undo: Undo::Run(restore_own),
 };
@@ -28,7 +31,7 @@ pub const BACKUP_DB: Step = Step {
 pub const RESTORE_DB: Step = Step {
     kind: StepKind::RestoreDb,
     in_window: true,
-    describe: "restore the database from the upgrade's backup",
+    words: Words::Same("restore the database from the upgrade's backup"),
     apply: restore,
     undo: Undo::With(StepKind::BackupDb),
 };
@@ -36,7 +39,7 @@ pub const RESTORE_DB: Step = Step {
 pub const EXPORT_BACKUP: Step = Step {
     kind: StepKind::ExportBackup,
     in_window: false,
-    describe: "export the in-server snapshot as a portable, verified dump",
+    words: Words::Same("export the in-server snapshot as a portable, verified dump"),
     apply: export,
     undo: Undo::Kept,
 };

@@ -4,7 +4,7 @@
 //! run for that node, all nodes at once: HTTP, version and SQL checks from
 //! here, command checks on the node itself.
 
-use super::def::{Step, Undo};
+use super::def::{Step, Undo, Words};
 use crate::drivers::checks::{CheckOutcome, Patience};
 use crate::drivers::node::Node;
 use crate::engine::checks;
@@ -18,7 +18,10 @@ use crate::support::version::Version;
 pub const CHECKS: Step = Step {
     kind: StepKind::Checks,
     in_window: true,
-    describe: "prove the new version works",
+    words: Words::ByKind {
+        upgrade: "prove the new version works",
+        rollback: "prove the earlier version works",
+    },
     apply,
     undo: Undo::Nothing,
 };

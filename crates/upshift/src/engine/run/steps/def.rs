@@ -8,7 +8,11 @@
 //!   change nothing, leave something harmless behind on purpose, have its
 //!   own undo, or be undone by another step's (the schema change, by
 //!   restoring the backup). [`Step::reversible`] follows from the kind.
+//! - What a step does is said per run kind where the words differ: the
+//!   same `switch` points `current` at the new version in an upgrade and
+//!   back at the earlier one in a rollback, and the plan must say which.
 
+use crate::engine::plan::model::RunKind;
 use crate::engine::run::{Ctx, Done};
 use crate::engine::step::StepKind;
 use crate::support::error::Result;
@@ -23,9 +27,21 @@ pub struct Step {
     /// It runs while the server is in maintenance.
     pub in_window: bool,
     /// What it does, in a line.
-    pub describe: &'static str,
+    pub words: Words,
     pub apply: Act,
     pub undo: Undo,
+}
+
+/// What a step does, in a line, for the kinds of run it is part of.
+#[derive(Debug)]
+pub enum Words {
+    /// The same in every run it is part of.
+    Same(&'static str),
+    /// Said differently in an upgrade and in a rollback.
+    ByKind {
+        upgrade: &'static str,
+        rollback: &'static str,
+    },
 }
 
 /// How a rollback undoes a step.
@@ -47,6 +63,15 @@ pub enum Undo {
 }
 
 impl Step {
+    /// What it does in a run of `kind`, in a line.
+    pub fn describe(&self, kind: RunKind) -> &'static str {
+        match (&self.words, kind) {
+            (Words::Same(words), _) => words,
+            (Words::ByKind { upgrade, .. }, RunKind::Upgrade) => upgrade,
+            (Words::ByKind { rollback, .. }, RunKind::Rollback) => rollback,
+        }
+    }
+
     /// Whether a rollback after this step leaves nothing of it behind.
     pub fn reversible(&self) -> bool {
         !matches!(self.undo, Undo::Kept)

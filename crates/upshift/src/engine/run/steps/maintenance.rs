@@ -1,6 +1,6 @@
 //! Maintenance mode on and off, and the drain in between.
 
-use super::def::{Step, Undo};
+use super::def::{Step, Undo, Words};
 use crate::drivers::drain;
 use crate::engine::plan::model::RunKind;
 use crate::engine::run::{Ctx, Done};
@@ -10,7 +10,7 @@ use crate::support::error::{Error, Result};
 pub const MAINTENANCE_ON: Step = Step {
     kind: StepKind::MaintenanceOn,
     in_window: true,
-    describe: "turn maintenance mode on",
+    words: Words::Same("turn maintenance mode on"),
     apply: on,
     undo: Undo::Run(off),
 };
@@ -18,7 +18,7 @@ pub const MAINTENANCE_ON: Step = Step {
 pub const DRAIN: Step = Step {
     kind: StepKind::Drain,
     in_window: true,
-    describe: "wait for running work to finish",
+    words: Words::Same("wait for running work to finish"),
     apply: drain,
     undo: Undo::Nothing,
 };
@@ -26,7 +26,7 @@ pub const DRAIN: Step = Step {
 pub const MAINTENANCE_OFF: Step = Step {
     kind: StepKind::MaintenanceOff,
     in_window: true,
-    describe: "turn maintenance mode off",
+    words: Words::Same("turn maintenance mode off"),
     apply: off,
     undo: Undo::Run(on),
 };

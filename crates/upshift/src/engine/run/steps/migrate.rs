@@ -2,10 +2,10 @@
 //! first node, and only once every node is proven stopped: a node still
 //! running against a database being upgraded is how clusters get corrupted.
 
-use super::def::{Step, Undo};
+use super::def::{Step, Undo, Words};
 use crate::config::MigrationConfig;
 use crate::drivers::node::Node;
-use crate::engine::run::nodes::on_nodes;
+use crate::engine::run::nodes::{ask_nodes, on_nodes};
 use crate::engine::run::{Ctx, Done};
 use crate::engine::step::StepKind;
 use crate::support::error::{Error, Result};
@@ -14,7 +14,7 @@ use crate::support::error::{Error, Result};
 pub const MIGRATE: Step = Step {
     kind: StepKind::Migrate,
     in_window: true,
-    describe: "upgrade the database schema, once, with every node stopped",
+    words: Words::Same("upgrade the database schema, once, with every node stopped"),
     apply,
     undo: Undo::With(StepKind::BackupDb),
 };
@@ -25,21 +25,26 @@ fn apply(ctx: &mut Ctx) -> Result<Done> {
     };
     refuse_if_any_runs(ctx, &ctx.inst.all_nodes())?;
     let primary = ctx.inst.primary();
-    primary.run(run, ctx.leaving(), ctx.bringing(), *timeout, "migration")?;
+    let (from, to) = (ctx.leaving().clone(), ctx.bringing().clone());
+    on_nodes(ctx, &[primary], |node| {
+        node.run(run, &from, &to, *timeout, "migration")
+    })?;
+    let argv = primary.render(run, &from, &to);
     Ok(Done::detail(format!(
         "`{}` succeeded on {}",
-        run[0],
+        argv[0],
         primary.name()
     )))
 }
 
 /// On a cluster, refuses to go on while any of `nodes` runs: the database
-/// is about to be upgraded.
-pub fn refuse_if_any_runs(ctx: &mut Ctx, nodes: &[&dyn Node]) -> Result<()> {
+/// is about to be upgraded. Only asked, so not reported as each node's
+/// part of the step: the migration runs on the first node alone.
+pub fn refuse_if_any_runs(ctx: &Ctx, nodes: &[&dyn Node]) -> Result<()> {
     if !ctx.inst.is_cluster() {
         return Ok(());
     }
-    let running = on_nodes(ctx, nodes, |node| node.is_running())?;
+    let running = ask_nodes(nodes, |node| node.is_running())?;
     let names: Vec<&str> = nodes
         .iter()
         .zip(&running)

@@ -10,7 +10,7 @@
 //! skips the service and health conditions: the version it leaves may be
 //! down or broken, which is why it is being rolled back.
 
-use super::def::{Step, Undo};
+use super::def::{Step, Undo, Words};
 use crate::engine::backup;
 use crate::engine::plan::model::RunKind;
 use crate::engine::run::nodes::on_nodes;
@@ -21,7 +21,10 @@ use crate::support::error::{Error, Result};
 pub const PREFLIGHT: Step = Step {
     kind: StepKind::Preflight,
     in_window: false,
-    describe: "check disk space, database, service and current health",
+    words: Words::ByKind {
+        upgrade: "check disk space, database, service and current health",
+        rollback: "check disk space and database (the version left may be unhealthy)",
+    },
     apply,
     undo: Undo::Nothing,
 };
@@ -55,7 +58,7 @@ fn run(ctx: &mut Ctx) -> Result<Done> {
             .hint("every node must run the same version; run `upshift plan` again"));
         }
         if !rollback && !node.is_running()? {
-            return Err(Error::input(format!("the service is not running ({})", node.describe_service()))
+            return Err(Error::input(format!("the service is not running ({})", node.describe_service(Some(&from))))
                 .hint("upshift upgrades a running, healthy server: start it and check it with `upshift check`"));
         }
         if let Some(need) = need {

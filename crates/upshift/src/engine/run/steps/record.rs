@@ -1,7 +1,7 @@
 //! Record: enter the upgrade in the install history; its undo takes the
 //! entry out again, so the history never shows a version that was undone.
 
-use super::def::{Step, Undo};
+use super::def::{Step, Undo, Words};
 use crate::engine::run::{Ctx, Done};
 use crate::engine::step::StepKind;
 use crate::support::error::Result;
@@ -9,7 +9,10 @@ use crate::support::error::Result;
 pub const RECORD: Step = Step {
     kind: StepKind::Record,
     in_window: false,
-    describe: "record the upgrade in the history",
+    words: Words::ByKind {
+        upgrade: "record the upgrade in the history",
+        rollback: "record the rollback in the history",
+    },
     apply,
     undo: Undo::Run(forget),
 };

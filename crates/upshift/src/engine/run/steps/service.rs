@@ -4,7 +4,7 @@
 //! `start` starts the first node only (it has the migrated database) and
 //! checks it before `join` switches and starts the others in parallel.
 
-use super::def::{Step, Undo};
+use super::def::{Step, Undo, Words};
 use crate::config::MigrationConfig;
 use crate::drivers::node::Node;
 use crate::engine::plan::model::RunKind;
@@ -16,7 +16,7 @@ use crate::support::error::Result;
 pub const STOP: Step = Step {
     kind: StepKind::Stop,
     in_window: true,
-    describe: "stop the service (every node) and prove it is gone",
+    words: Words::Same("stop the service (every node) and prove it is gone"),
     apply: stop,
     undo: Undo::Run(restart_old),
 };
@@ -24,7 +24,10 @@ pub const STOP: Step = Step {
 pub const START: Step = Step {
     kind: StepKind::Start,
     in_window: true,
-    describe: "start the new version (on a cluster: the first node, and check it)",
+    words: Words::ByKind {
+        upgrade: "start the new version (on a cluster: the first node, and check it)",
+        rollback: "start the earlier version (on a cluster: the first node, and check it)",
+    },
     apply: start,
     undo: Undo::Run(stop),
 };
@@ -36,7 +39,7 @@ pub const START_MIGRATING: &str = "start the new version, which upgrades the dat
 pub const JOIN: Step = Step {
     kind: StepKind::Join,
     in_window: true,
-    describe: "switch and start the other nodes, in parallel",
+    words: Words::Same("switch and start the other nodes, in parallel"),
     apply: join,
     undo: Undo::Run(leave),
 };
@@ -86,7 +89,7 @@ fn start(ctx: &mut Ctx) -> Result<Done> {
         Ok(!was_running)
     })?;
     let mut detail = match started[0] {
-        true => format!("started {} on {to}", primary.describe_service()),
+        true => format!("started {} on {to}", primary.describe_service(Some(&to))),
         false => "service already running".to_string(),
     };
     if ctx.inst.is_cluster() {
@@ -141,10 +144,14 @@ fn restart_old(ctx: &mut Ctx) -> Result<Done> {
     )))
 }
 
-/// "the service" on one server, "N of M nodes" on a cluster.
+/// "the service" on one server (its command rendered for the version
+/// `current` links to), "N of M nodes" on a cluster.
 fn describe(ctx: &Ctx, nodes: &[&dyn Node], count: usize) -> String {
     match ctx.inst.is_cluster() {
         true => format!("{count} of {} nodes", nodes.len()),
-        false => nodes[0].describe_service(),
+        false => {
+            let running = nodes[0].current().ok().flatten();
+            nodes[0].describe_service(running.as_ref())
+        }
     }
 }

@@ -9,7 +9,7 @@
 //! node receives the verified archive over its ssh connection and checks its
 //! SHA-256 again before unpacking. Already staged everywhere: nothing to do.
 
-use super::def::{Step, Undo};
+use super::def::{Step, Undo, Words};
 use crate::drivers::node::Node;
 use crate::engine::run::nodes::on_nodes;
 use crate::engine::run::{Ctx, Done};
@@ -23,7 +23,10 @@ use crate::support::failpoint;
 pub const STAGE: Step = Step {
     kind: StepKind::Stage,
     in_window: false,
-    describe: "download, verify and unpack the new release beside the old one",
+    words: Words::ByKind {
+        upgrade: "download, verify and unpack the new release beside the old one",
+        rollback: "make sure the earlier version is unpacked (download and verify it again if not)",
+    },
     apply,
     undo: Undo::Kept,
 };

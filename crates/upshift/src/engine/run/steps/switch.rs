@@ -4,7 +4,7 @@
 //! `join`); switching back goes over every node, so that whatever a crash
 //! left half-done ends on the old version everywhere.
 
-use super::def::{Step, Undo};
+use super::def::{Step, Undo, Words};
 use crate::engine::run::nodes::on_nodes;
 use crate::engine::run::{Ctx, Done};
 use crate::engine::step::StepKind;
@@ -13,7 +13,10 @@ use crate::support::error::Result;
 pub const SWITCH: Step = Step {
     kind: StepKind::Switch,
     in_window: true,
-    describe: "point `current` at the new version (on a cluster: the first node)",
+    words: Words::ByKind {
+        upgrade: "point `current` at the new version (on a cluster: the first node)",
+        rollback: "point `current` back at the earlier version (on a cluster: the first node)",
+    },
     apply,
     undo: Undo::Run(back),
 };
