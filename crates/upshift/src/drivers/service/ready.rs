@@ -58,7 +58,12 @@ impl Ready {
                 None => {}
                 Some(probe) => match ask(&client, probe) {
                     Ok(()) => return Ok(()),
-                    Err(seen) => last_seen = Some(seen),
+                    // An attempt the deadline cut off ("timed out") says
+                    // less than the answer before it: keep that one.
+                    Err(seen) if last_seen.is_none() || Instant::now() < deadline => {
+                        last_seen = Some(seen)
+                    }
+                    Err(_) => {}
                 },
             }
             let now = Instant::now();
