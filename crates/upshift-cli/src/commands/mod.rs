@@ -35,6 +35,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         _ => {}
     }
     let inst = Instance::open(&cli.config, cli.state_dir.as_deref())?;
+    crate::output::log::to_state_folder(&inst.state_dir);
     if let Some(warning) = guard::mind_unfinished(&inst, intent(&cli.command))? {
         errln!("warning: {warning}");
     }

@@ -1,5 +1,6 @@
 //! The library's log lines reach the operator: a warning is shown on stderr
-//! by default, `-q` leaves it out, and stdout stays JSON only.
+//! by default and kept in the state folder's log, `-q` leaves it out, and
+//! stdout stays JSON only.
 
 use crate::support::json_lines;
 use testkit::Sample;
@@ -32,6 +33,17 @@ fn a_warning_is_shown_on_stderr_and_never_on_stdout() {
     let lines = String::from_utf8_lossy(&out.stdout).lines().count();
     assert_eq!(json_lines(&out.stdout).len(), lines);
     assert_eq!(sample.get("/api").1["Version"], "2026.1.1");
+    // The same warning is kept in the state folder, stamped, private.
+    let log = sample.state_dir().join("logs/upshift.log");
+    let kept = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        kept.contains("is not the release, downloading again"),
+        "log: {kept}"
+    );
+    assert!(kept.starts_with("20"), "stamped: {kept}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&log).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
 }
 
 #[test]
