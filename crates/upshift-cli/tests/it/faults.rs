@@ -13,10 +13,9 @@
 //! (the `failpoints` feature); `FAILPOINTS=<point>=return(kill)` makes
 //! upshift SIGKILL itself there.
 
-use crate::support::{same_rows, serving, summary};
+use crate::support::{kill_at, same_rows, serving, summary};
 use sample_server::fixture::Options;
 use sample_server::manifest::Break;
-use std::os::unix::process::ExitStatusExt;
 use testkit::{PgCluster, Sample};
 
 /// Starts an upgrade to 2026.2.0 that dies at `point`, on SQLite or, with
@@ -37,19 +36,7 @@ fn killed_at(
     };
     sample.start();
     let before = sample.snapshot();
-    let out = sample
-        .upshift()
-        .env("FAILPOINTS", format!("{point}=return(kill)"))
-        .args(["upgrade", "--yes", "--to", "2026.2.0"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.signal(),
-        Some(9),
-        "upshift should have died at {point}: {:?}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    kill_at(&sample, point, &["upgrade", "--yes", "--to", "2026.2.0"]);
     (sample, before)
 }
 

@@ -84,3 +84,22 @@ pub fn edit_instance_file(sample: &Sample, from: &str, to: &str) {
     assert!(text.contains(from), "instance file has {from}");
     std::fs::write(&sample.fx.instance_file, text.replacen(from, to, 1)).unwrap();
 }
+
+/// Runs `upshift <args>` with a failpoint that SIGKILLs it at `point`, and
+/// checks that it died there.
+pub fn kill_at(sample: &Sample, point: &str, args: &[&str]) {
+    use std::os::unix::process::ExitStatusExt;
+    let out = sample
+        .upshift()
+        .env("FAILPOINTS", format!("{point}=return(kill)"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.signal(),
+        Some(9),
+        "upshift should have died at {point}: {:?}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -10,9 +10,8 @@
 //! after `kill -9` just before `undo-stop`, finished by `rollback`. On
 //! SQLite and on PostgreSQL.
 
-use crate::support::{same_rows, serving, summary};
+use crate::support::{kill_at, same_rows, serving, summary};
 use sample_server::fixture::Options;
-use std::os::unix::process::ExitStatusExt;
 use testkit::{PgCluster, Sample};
 
 /// The checks, with the query that finds the `audit` table.
@@ -84,18 +83,10 @@ fn upgrade_fails_and_rolls_back(pg: Option<(&PgCluster, &str)>) {
 fn killed_in_undo_stop_then_rollback(pg: Option<(&PgCluster, &str)>) {
     let sample = sample(pg);
     let before = sample.snapshot();
-    let out = sample
-        .upshift()
-        .env("FAILPOINTS", "before-undo-stop=return(kill)")
-        .args(["upgrade", "--yes", "--to", "2026.2.0"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.signal(),
-        Some(9),
-        "upshift should have died before undo-stop: {:?}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
+    kill_at(
+        &sample,
+        "before-undo-stop",
+        &["upgrade", "--yes", "--to", "2026.2.0"],
     );
     ends_rolled_back(
         &sample,
